@@ -4,6 +4,10 @@
 //! One module per concern, each testable on its own:
 //! - [`ticket`]: invitations — the signed XML file, its `lifeline:` link and QR code.
 //! - [`identity`]: the novice's long-term key and TLS certificate that an invitation pins.
+//! - [`net`]: the socket layer: connection candidates.
+
+#![warn(clippy::unwrap_used)] // Integration tests may unwrap; library code may not.
 
 pub mod identity;
+pub mod net;
 pub mod ticket;

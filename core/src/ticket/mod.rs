@@ -23,7 +23,8 @@ mod xml;
 
 pub use error::TicketError;
 pub use model::{
-    Candidate, CandidateKind, Fingerprint, InvitationBody, InvitationId, PakeSalt, ServerUrl,
+    Candidate, CandidateKind, Fingerprint, InvitationBody, InvitationId, MAX_CANDIDATES,
+    MAX_NAME_LEN, MAX_SERVER_URL_LEN, PakeSalt, ServerUrl,
 };
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
