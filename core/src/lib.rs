@@ -5,9 +5,13 @@
 //! - [`ticket`]: invitations — the signed XML file, its `lifeline:` link and QR code.
 //! - [`identity`]: the novice's long-term key and TLS certificate that an invitation pins.
 //! - [`net`]: the socket layer: connection candidates.
+//!
+//! [`fuzzing`] holds the entry points of the fuzz targets.
 
 #![warn(clippy::unwrap_used)] // Integration tests may unwrap; library code may not.
 
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identity;
 pub mod net;
 pub mod ticket;
