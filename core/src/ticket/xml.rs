@@ -102,7 +102,7 @@ pub(super) fn encode(invitation: &Invitation) -> String {
 }
 
 pub(super) fn decode(text: &str) -> Result<Invitation, TicketError> {
-    check_prolog(text)?;
+    check_structure(text)?;
     let document: XmlInvitation = quick_xml::de::from_str(text).map_err(|e| malformed(&e))?;
     if document.xmlns.as_deref().is_some_and(|ns| ns != NAMESPACE) {
         return Err(TicketError::Malformed(format!(
@@ -151,10 +151,13 @@ pub(super) fn decode(text: &str) -> Result<Invitation, TicketError> {
     Invitation::verify(body, public_key, signature)
 }
 
-/// Checks what comes before and at the root element: no DTD, the right root, a version we
-/// understand.
-fn check_prolog(text: &str) -> Result<(), TicketError> {
+/// Walks the whole document before serde sees it: it must be well-formed, have no
+/// document type declaration (so no entity can ever be expanded) and no processing
+/// instruction (the serde reader mishandles one inside text), and its root must be
+/// `<invitation>` with a version this code understands.
+fn check_structure(text: &str) -> Result<(), TicketError> {
     let mut reader = quick_xml::Reader::from_str(text);
+    let mut root_seen = false;
     loop {
         match reader.read_event().map_err(|e| malformed(&e))? {
             Event::DocType(_) => {
@@ -162,23 +165,16 @@ fn check_prolog(text: &str) -> Result<(), TicketError> {
                     "document type declarations are not allowed".to_owned(),
                 ));
             }
-            Event::Start(root) | Event::Empty(root) => {
-                if root.name().as_ref() != ROOT.as_bytes() {
-                    return Err(TicketError::Malformed(format!(
-                        "the root element is <{}>, not <{ROOT}>",
-                        shorten(&String::from_utf8_lossy(root.name().as_ref()))
-                    )));
-                }
-                let version = root
-                    .try_get_attribute("version")
-                    .map_err(|e| malformed(&e))?
-                    .ok_or(TicketError::MissingField("version"))?;
-                let version = String::from_utf8_lossy(&version.value).into_owned();
-                if version != FORMAT_VERSION.to_string() {
-                    return Err(TicketError::UnknownVersion(shorten(&version)));
-                }
-                return Ok(());
+            Event::PI(_) => {
+                return Err(TicketError::Malformed(
+                    "processing instructions are not allowed".to_owned(),
+                ));
             }
+            Event::Start(element) | Event::Empty(element) if !root_seen => {
+                root_seen = true;
+                check_root(&element)?;
+            }
+            Event::Eof if root_seen => return Ok(()),
             Event::Eof => {
                 return Err(TicketError::Malformed(
                     "the document has no root element".to_owned(),
@@ -187,6 +183,24 @@ fn check_prolog(text: &str) -> Result<(), TicketError> {
             _ => {}
         }
     }
+}
+
+fn check_root(root: &quick_xml::events::BytesStart<'_>) -> Result<(), TicketError> {
+    if root.name().as_ref() != ROOT.as_bytes() {
+        return Err(TicketError::Malformed(format!(
+            "the root element is <{}>, not <{ROOT}>",
+            shorten(&String::from_utf8_lossy(root.name().as_ref()))
+        )));
+    }
+    let version = root
+        .try_get_attribute("version")
+        .map_err(|e| malformed(&e))?
+        .ok_or(TicketError::MissingField("version"))?;
+    let version = String::from_utf8_lossy(&version.value).into_owned();
+    if version != FORMAT_VERSION.to_string() {
+        return Err(TicketError::UnknownVersion(shorten(&version)));
+    }
+    Ok(())
 }
 
 fn decode_b64<const N: usize>(field: &'static str, text: &str) -> Result<[u8; N], TicketError> {
