@@ -89,7 +89,8 @@ impl ProtoError {
     pub(crate) fn from_postcard(err: postcard::Error) -> Self {
         use postcard::Error as E;
         match err {
-            E::DeserializeBadEnum => Self::UnknownTag,
+            // serde's derived enums report an out-of-range variant index as a custom error.
+            E::DeserializeBadEnum | E::SerdeDeCustom => Self::UnknownTag,
             E::DeserializeUnexpectedEnd => Self::Truncated,
             E::DeserializeBadUtf8 => Self::InvalidUtf8,
             other => Self::Malformed(other.to_string()),
