@@ -86,7 +86,11 @@ fn frame(body: &[u8]) -> Vec<u8> {
 fn every_message_kind_round_trips() {
     let messages = samples();
     let kinds: std::collections::HashSet<_> = messages.iter().map(Message::kind).collect();
-    assert_eq!(kinds.len(), 23, "one sample of each of the 23 message kinds");
+    assert_eq!(
+        kinds.len(),
+        23,
+        "one sample of each of the 23 message kinds"
+    );
     let mut stream = Vec::new();
     for message in &messages {
         let bytes = encode(message).unwrap();
@@ -158,7 +162,10 @@ fn oversized_messages_are_not_encoded() {
         message: vec![0; MAX_FRAME_LEN + 1],
     })
     .unwrap_err();
-    assert!(matches!(err, ProtoError::MessageTooLarge { kind: "pake", .. }));
+    assert!(matches!(
+        err,
+        ProtoError::MessageTooLarge { kind: "pake", .. }
+    ));
     assert!(err.to_string().contains("65536-byte frame limit"), "{err}");
 
     let err = encode(&Message::Chat {
@@ -361,7 +368,10 @@ fn fuzz_seed_corpus_is_current() {
         [&[0xff][..], &(1u32 << 20).to_be_bytes(), &[0; 16]].concat(),
     ));
     let all: Vec<u8> = samples().iter().flat_map(|m| encode(m).unwrap()).collect();
-    seeds.push(("all-kinds-in-3-byte-pushes".into(), [&[3][..], &all].concat()));
+    seeds.push((
+        "all-kinds-in-3-byte-pushes".into(),
+        [&[3][..], &all].concat(),
+    ));
     if std::env::var_os("LIFELINE_WRITE_CORPUS").is_some() {
         std::fs::create_dir_all(&dir).unwrap();
         for (name, bytes) in &seeds {

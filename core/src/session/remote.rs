@@ -71,9 +71,15 @@ impl Session {
             }
             Message::ControlReleased { reason } => match state {
                 State::ControlSharing => {
-                    let reason = match peer {
-                        Role::Novice => reason,
-                        Role::Helper => ControlEndReason::ReleasedByHelper,
+                    // The helper cannot claim what only the novice does.
+                    let reason = match (peer, reason) {
+                        (
+                            Role::Helper,
+                            ControlEndReason::ReleasedByNovice
+                            | ControlEndReason::NoviceEscape
+                            | ControlEndReason::Paused,
+                        ) => ControlEndReason::ReleasedByHelper,
+                        (_, reason) => reason,
                     };
                     self.set_state(State::ScreenSharing, None, ControlEnd::remote(reason));
                 }
