@@ -4,6 +4,8 @@
 //! One module per concern, each testable on its own:
 //! - [`ticket`]: invitations — the signed XML file, its `lifeline:` link and QR code.
 //! - [`identity`]: the novice's long-term key and TLS certificate that an invitation pins.
+//! - [`proto`]: versioned wire messages and their framing.
+//! - [`session`]: the session state machine (sans-IO); the permission table lives here.
 //! - [`net`]: the socket layer: connection candidates.
 //!
 //! [`fuzzing`] holds the entry points of the fuzz targets.
@@ -14,4 +16,6 @@
 pub mod fuzzing;
 pub mod identity;
 pub mod net;
+pub mod proto;
+pub mod session;
 pub mod ticket;
