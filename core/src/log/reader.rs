@@ -179,11 +179,13 @@ pub(crate) fn parse_raw(bytes: &[u8]) -> Result<RawLog, LogError> {
     let mut state = State::Prolog;
     loop {
         let offset = reader.buffer_position();
+        // Past the header and before the closing tag, the input may end anywhere.
+        let cut_ok = !matches!(state, State::Prolog | State::Epilog);
         let malformed = |reason: String| LogError::Malformed { offset, reason };
         let event = match reader.read_event() {
             Ok(event) => event,
             // Every syntax error is the input ending inside markup: the writer stopped.
-            Err(quick_xml::Error::Syntax(_)) if !matches!(state, State::Prolog) => {
+            Err(quick_xml::Error::Syntax(_)) if cut_ok => {
                 return Ok(log);
             }
             Err(e) => {
@@ -193,7 +195,7 @@ pub(crate) fn parse_raw(bytes: &[u8]) -> Result<RawLog, LogError> {
                 });
             }
         };
-        let at_end = reader.buffer_position() >= len;
+        let at_end = cut_ok && reader.buffer_position() >= len;
         state = match (state, event) {
             (_, Event::DocType(_)) => {
                 return Err(malformed(

@@ -203,16 +203,16 @@ fn misplaced(log: &RawLog, index: usize, entry: &RawEntry, expected: u64, seq: u
         .iter()
         .skip(index + 1)
         .any(|e| e.seq.parse::<u64>() == Ok(expected));
-    if later {
+    if seq < expected {
+        format!("an entry was inserted: {found} appears a second time, and {place}")
+    } else if later {
         format!("entries were reordered: {found} comes before entry {expected}")
     } else if seq == expected + 1 {
         format!("entry {expected} was removed: {found} {place}")
-    } else if seq > expected {
+    } else {
         format!(
             "entries {expected} to {} were removed: {found} {place}",
             seq - 1
         )
-    } else {
-        format!("an entry was inserted: {found} {place}")
     }
 }
