@@ -454,11 +454,25 @@ fn the_log_folder_is_created() {
 }
 
 #[test]
-fn an_invitation_id_with_control_characters_is_refused() {
+fn unwritable_invitation_ids_and_times_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let err = SessionLog::create(dir.path(), Role::Novice, "a\u{1}b", START).expect_err("refused");
     assert!(matches!(err, LogError::InvalidInvitationId { code: 1 }));
     assert!(err.to_string().contains("U+0001"));
+
+    let year_minus_5 = START.replace_year(-5).expect("year");
+    let err =
+        SessionLog::create(dir.path(), Role::Novice, "id", year_minus_5).expect_err("refused");
+    assert!(
+        matches!(err, LogError::TimeOutOfRange { year: -5 }),
+        "{err}"
+    );
+    let mut log = SessionLog::create(dir.path(), Role::Novice, "id", START).expect("create");
+    let err = log
+        .append(LogEvent::Paused, year_minus_5)
+        .expect_err("refused");
+    assert!(matches!(err, LogError::TimeOutOfRange { .. }), "{err}");
+    log.append(LogEvent::Resumed, START).expect("still usable");
 }
 
 #[test]

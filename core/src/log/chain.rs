@@ -1,16 +1,5 @@
-//! The hash chain that makes a session log tamper-evident, and the time format it covers.
-//!
-//! Every string below is encoded as its UTF-8 length (8 bytes, big-endian) followed by its
-//! bytes, so that no two different field lists encode to the same bytes.
-//!
-//! - header hash = SHA-256(`"lifeline-sessionlog-v1"`, role, invitation id, start time)
-//! - entry hash = SHA-256(previous hash (32 bytes) ‖ `"entry"`, seq, time, event name,
-//!   number of fields, then each field's name and text)
-//! - end hash = SHA-256(last entry's hash ‖ `"end"`, number of entries)
-//!
-//! The first entry's previous hash is the header hash; the end record's previous hash is
-//! the header hash if there are no entries. Numbers and times are covered as the decimal
-//! and RFC 3339 text written in the file.
+//! The hash chain that makes a session log tamper-evident (its encoding is documented in
+//! the module documentation of [`crate::log`]), and the time formats it covers.
 
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -37,13 +26,14 @@ pub(crate) fn truncate(t: OffsetDateTime) -> OffsetDateTime {
         .unwrap_or(t)
 }
 
-/// `t` as the log writes it (see [`TIME_FORMAT`]); years outside 0..=9999 fall back to
-/// RFC 3339, which the reader also accepts.
-pub(crate) fn format_time(t: OffsetDateTime) -> String {
+/// `t` as the log writes it (see [`TIME_FORMAT`]), or `None` if its year is outside
+/// 0 to 9999, which the format cannot hold.
+pub(crate) fn format_time(t: OffsetDateTime) -> Option<String> {
     let t = truncate(t);
-    t.format(TIME_FORMAT)
-        .or_else(|_| t.format(&time::format_description::well_known::Rfc3339))
-        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+    if !(0..=9999).contains(&t.year()) {
+        return None;
+    }
+    t.format(TIME_FORMAT).ok()
 }
 
 /// Parses a time written by [`format_time`] (any RFC 3339 time is accepted).
@@ -53,11 +43,14 @@ pub(crate) fn parse_time(s: &str) -> Option<OffsetDateTime> {
         .map(|t| t.to_offset(time::UtcOffset::UTC))
 }
 
-/// The file name stem for a session started at `start`: `YYYYMMDDHHMMSS` in UTC.
-pub(crate) fn file_stem(start: OffsetDateTime) -> String {
+/// The file name stem for a session started at `start`: `YYYYMMDDHHMMSS` in UTC, or
+/// `None` if the year is outside 0 to 9999.
+pub(crate) fn file_stem(start: OffsetDateTime) -> Option<String> {
     let t = start.to_offset(time::UtcOffset::UTC);
-    t.format(FILE_NAME_FORMAT)
-        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+    if !(0..=9999).contains(&t.year()) {
+        return None;
+    }
+    t.format(FILE_NAME_FORMAT).ok()
 }
 
 fn put(hasher: &mut Sha256, s: &str) {

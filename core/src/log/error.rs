@@ -48,6 +48,12 @@ pub enum LogError {
         /// The offending code point.
         code: u32,
     },
+    /// A time is outside the years the log format can hold.
+    #[error("cannot log a time in the year {year}; check this computer's clock")]
+    TimeOutOfRange {
+        /// The time's year.
+        year: i32,
+    },
     /// Writing to the log file failed.
     #[error(
         "cannot write to the session log {}: {source}; check free disk space (the log is kept up to the last complete entry)",

@@ -34,10 +34,18 @@
 //!
 //! # Hash chain
 //!
-//! `hash` is SHA-256 over the previous entry's hash and the entry's seq, time, event name
-//! and fields (each length-prefixed; the exact encoding is in `chain.rs`); the first entry
-//! is chained to a hash of the header (role, invitation id, start time) and the end record
-//! to the last entry. [`verify`] recomputes the chain and names the first entry that does
+//! Hashes are lower-case hex SHA-256. Each string below is hashed as its UTF-8 length
+//! (8 bytes, big-endian) followed by its bytes; numbers and times as the text in the file;
+//! field texts as they read back (unescaped).
+//!
+//! - header hash = SHA-256(`"lifeline-sessionlog-v1"`, role, invitation id, start time)
+//! - entry hash = SHA-256(previous hash (32 bytes) ‖ `"entry"`, seq, time, event name,
+//!   number of fields, then each field's name and text), where the previous hash of entry 1
+//!   is the header hash
+//! - end hash = SHA-256(last entry's hash (the header hash if there is none) ‖ `"end"`,
+//!   number of entries)
+//!
+//! [`verify`] recomputes the chain and names the first entry that does
 //! not match, so an edited, deleted, inserted or reordered entry is found, as is a header
 //! change or the removal of entries from the end of a closed log. The chain holds no
 //! secret: it reveals changes made with an editor, not a forger who recomputes every hash.

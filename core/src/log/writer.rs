@@ -46,14 +46,16 @@ impl SessionLog {
         if let Some(c) = invitation_id.chars().find(|&c| !is_xml_char(c)) {
             return Err(LogError::InvalidInvitationId { code: u32::from(c) });
         }
+        let (Some(stem), Some(start)) = (chain::file_stem(start), chain::format_time(start)) else {
+            return Err(LogError::TimeOutOfRange { year: start.year() });
+        };
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|source| LogError::CreateDir {
             path: dir.to_path_buf(),
             source,
         })?;
-        let (mut file, path) = create_unique(dir, &chain::file_stem(start))?;
+        let (mut file, path) = create_unique(dir, &stem)?;
 
-        let start = chain::format_time(start);
         let mut header = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         header.push_str(&format!(
             "<sessionlog xmlns=\"{NAMESPACE}\" version=\"{VERSION}\" role=\"{role}\" invitation=\""
@@ -93,7 +95,7 @@ impl SessionLog {
             });
         }
         let seq = (self.entries + 1).to_string();
-        let time = chain::format_time(at);
+        let time = chain::format_time(at).ok_or(LogError::TimeOutOfRange { year: at.year() })?;
         let name = event.name();
         let fields = event.fields();
         let hash = chain::entry_hash(
