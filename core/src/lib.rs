@@ -6,6 +6,7 @@
 //! - [`identity`]: the novice's long-term key and TLS certificate that an invitation pins.
 //! - [`proto`]: versioned wire messages and their framing.
 //! - [`session`]: the session state machine (sans-IO); the permission table lives here.
+//! - [`log`]: tamper-evident XML session logs.
 //! - [`net`]: the socket layer: connection candidates.
 //!
 //! [`fuzzing`] holds the entry points of the fuzz targets.
@@ -15,6 +16,7 @@
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod identity;
+pub mod log;
 pub mod net;
 pub mod proto;
 pub mod session;
