@@ -16,8 +16,11 @@ use tempfile::TempDir;
 /// The names of the entries in `dir`, hidden ones included.
 fn listing(dir: &Path) -> BTreeSet<String> {
     fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .expect("list the folder")
+        .map(|e| {
+            let entry = e.expect("read a folder entry");
+            entry.file_name().to_string_lossy().into_owned()
+        })
         .collect()
 }
 
@@ -28,10 +31,11 @@ fn content(len: usize) -> Vec<u8> {
 
 /// A sender folder holding `name` with `data`, and an empty receiver folder.
 fn setup(name: &str, data: &[u8]) -> (TempDir, PathBuf, TempDir) {
-    let source_dir = TempDir::new().unwrap();
+    let source_dir = TempDir::new().expect("create a temporary folder");
     let source = source_dir.path().join(name);
-    fs::write(&source, data).unwrap();
-    (source_dir, source, TempDir::new().unwrap())
+    fs::write(&source, data).expect("write the file to send");
+    let dest = TempDir::new().expect("create a temporary folder");
+    (source_dir, source, dest)
 }
 
 /// Sends the file at `source` through `Outgoing` into an `Incoming` in `dest`.
@@ -490,4 +494,36 @@ fn sender_detects_content_rewritten_in_place() {
         Err(TransferError::SourceChanged { .. })
     ));
     assert_eq!(outgoing.progress().bytes, data.len() as u64);
+}
+
+#[test]
+fn concurrent_transfers_of_one_name_never_overwrite_each_other() {
+    let dest = TempDir::new().unwrap();
+    let contents: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 1000 + usize::from(i)]).collect();
+    let paths: Vec<PathBuf> = std::thread::scope(|scope| {
+        let handles: Vec<_> = contents
+            .iter()
+            .map(|data| {
+                let dir = dest.path();
+                scope.spawn(move || {
+                    let mut incoming = Incoming::accept(
+                        offer_for("same.txt", data),
+                        dir,
+                        TransferLimits::default(),
+                    )
+                    .unwrap();
+                    incoming.write_chunk(data).unwrap();
+                    incoming.finish().unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (path, data) in paths.iter().zip(&contents) {
+        assert_eq!(&fs::read(path).unwrap(), data, "{}", path.display());
+    }
+    let expected: BTreeSet<String> = std::iter::once("same.txt".to_owned())
+        .chain((1..8).map(|n| format!("same ({n}).txt")))
+        .collect();
+    assert_eq!(listing(dest.path()), expected);
 }
