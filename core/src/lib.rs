@@ -6,6 +6,8 @@
 //! - [`identity`]: the novice's long-term key and TLS certificate that an invitation pins.
 //! - [`proto`]: versioned wire messages and their framing.
 //! - [`session`]: the session state machine (sans-IO); the permission table lives here.
+//! - [`transfer`]: file transfer without the network: hostile names, verified atomic
+//!   placement.
 //! - [`log`]: tamper-evident XML session logs.
 //! - [`net`]: the socket layer: connection candidates.
 //!
@@ -21,3 +23,4 @@ pub mod net;
 pub mod proto;
 pub mod session;
 pub mod ticket;
+pub mod transfer;
