@@ -16,7 +16,7 @@ const SALT: PakeSalt = PakeSalt([9; 16]);
 
 fn hardened(password: &str) -> HardenedPassword {
     harden(
-        &Password::parse(password).unwrap(),
+        &Password::parse(password).expect("test passwords are valid"),
         &SALT,
         &HardeningParams::for_tests(),
     )
@@ -41,8 +41,12 @@ fn exchange(
         Handshake::start(Role::Novice, novice_password, novice_ids.0, novice_ids.1);
     assert_eq!(message_a.len(), PAKE_MESSAGE_LEN);
     assert_eq!(message_b.len(), PAKE_MESSAGE_LEN);
-    let (helper_confirmer, helper_mac) = helper.receive_pake(&message_b).unwrap();
-    let (novice_confirmer, novice_mac) = novice.receive_pake(&message_a).unwrap();
+    let (helper_confirmer, helper_mac) = helper
+        .receive_pake(&message_b)
+        .expect("well-formed PAKE message");
+    let (novice_confirmer, novice_mac) = novice
+        .receive_pake(&message_a)
+        .expect("well-formed PAKE message");
     let novice = novice_confirmer.verify(&helper_mac);
     let helper = novice.is_ok().then(|| helper_confirmer.verify(&novice_mac));
     Outcome { novice, helper }
@@ -63,8 +67,12 @@ fn both_verify(
         Handshake::start(Role::Helper, helper_password, helper_ids.0, helper_ids.1);
     let (novice, message_b) =
         Handshake::start(Role::Novice, novice_password, novice_ids.0, novice_ids.1);
-    let (helper_confirmer, helper_mac) = helper.receive_pake(&message_b).unwrap();
-    let (novice_confirmer, novice_mac) = novice.receive_pake(&message_a).unwrap();
+    let (helper_confirmer, helper_mac) = helper
+        .receive_pake(&message_b)
+        .expect("well-formed PAKE message");
+    let (novice_confirmer, novice_mac) = novice
+        .receive_pake(&message_a)
+        .expect("well-formed PAKE message");
     (
         helper_confirmer.verify(&novice_mac),
         novice_confirmer.verify(&helper_mac),
@@ -224,6 +232,9 @@ fn malformed_messages_are_errors() {
 }
 
 proptest! {
+    // Each case runs two SPAKE2 handshakes; 96 cases keep the unoptimized test build quick.
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
     #[test]
     fn arbitrary_peer_messages_never_panic(
         bytes in proptest::collection::vec(any::<u8>(), 0..100),
