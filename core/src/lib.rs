@@ -4,6 +4,8 @@
 //! One module per concern, each testable on its own:
 //! - [`ticket`]: invitations — the signed XML file, its `lifeline:` link and QR code.
 //! - [`identity`]: the novice's long-term key and TLS certificate that an invitation pins.
+//! - [`auth`]: the password, its Argon2id hardening, SPAKE2 bound to the TLS channel, the
+//!   safety code and the limit on wrong passwords.
 //! - [`proto`]: versioned wire messages and their framing.
 //! - [`session`]: the session state machine (sans-IO); the permission table lives here.
 //! - [`transfer`]: file transfer without the network: hostile names, verified atomic
@@ -15,6 +17,7 @@
 
 #![warn(clippy::unwrap_used)] // Integration tests may unwrap; library code may not.
 
+pub mod auth;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod identity;
