@@ -6,6 +6,7 @@
 
 use time::OffsetDateTime;
 
+use crate::proto::{FrameDecoder, MAX_FRAME_LEN, ProtoError, encode};
 use crate::ticket::Invitation;
 
 /// Parses `data` as an invitation document; an accepted one must survive a round trip
@@ -34,4 +35,35 @@ fn check_invitation(data: &[u8]) -> bool {
         assert_eq!(again.as_ref(), Ok(&invitation), "round trip of {form}");
     }
     true
+}
+
+/// Feeds `data` to the control-stream decoder as a socket would: the first byte chooses
+/// the size of each push, the rest is the stream. Every message accepted must encode
+/// again, and the decoder never buffers more than one frame. Returns whether any message
+/// was accepted.
+pub fn proto_decode(data: &[u8]) -> bool {
+    let Some((&split, bytes)) = data.split_first() else {
+        return false;
+    };
+    let chunk = usize::from(split).max(1);
+    let mut decoder = FrameDecoder::new();
+    let mut accepted = false;
+    for piece in bytes.chunks(chunk) {
+        decoder.push(piece);
+        assert!(decoder.buffered() <= MAX_FRAME_LEN + 4 + chunk);
+        loop {
+            match decoder.next() {
+                Ok(Some(message)) => {
+                    assert!(encode(&message).is_ok(), "accepted {message:?} does not encode");
+                    accepted = true;
+                }
+                Ok(None) => break,
+                // The stream is unreadable after an oversized frame header.
+                Err(ProtoError::FrameTooLarge { .. }) => return accepted,
+                // Any other error consumed its frame; the next one may be fine.
+                Err(_) => {}
+            }
+        }
+    }
+    accepted
 }

@@ -33,3 +33,9 @@ fn invitation_link_corpus() {
         replay("invitation_link", lifeline_core::fuzzing::invitation_link);
     assert!(accepted >= 3 && refused >= 10, "{accepted} accepted, {refused} refused");
 }
+
+#[test]
+fn proto_decode_corpus() {
+    let (accepted, refused) = replay("proto_decode", lifeline_core::fuzzing::proto_decode);
+    assert!(accepted >= 20 && refused >= 2, "{accepted} accepted, {refused} refused");
+}
