@@ -54,7 +54,10 @@ pub fn proto_decode(data: &[u8]) -> bool {
         loop {
             match decoder.next() {
                 Ok(Some(message)) => {
-                    assert!(encode(&message).is_ok(), "accepted {message:?} does not encode");
+                    assert!(
+                        encode(&message).is_ok(),
+                        "accepted {message:?} does not encode"
+                    );
                     accepted = true;
                 }
                 Ok(None) => break,

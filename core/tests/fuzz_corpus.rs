@@ -24,18 +24,26 @@ fn replay(target: &str, run: fn(&[u8]) -> bool) -> (usize, usize) {
 #[test]
 fn invitation_xml_corpus() {
     let (accepted, refused) = replay("invitation_xml", lifeline_core::fuzzing::invitation_xml);
-    assert!(accepted >= 3 && refused >= 10, "{accepted} accepted, {refused} refused");
+    assert!(
+        accepted >= 3 && refused >= 10,
+        "{accepted} accepted, {refused} refused"
+    );
 }
 
 #[test]
 fn invitation_link_corpus() {
-    let (accepted, refused) =
-        replay("invitation_link", lifeline_core::fuzzing::invitation_link);
-    assert!(accepted >= 3 && refused >= 10, "{accepted} accepted, {refused} refused");
+    let (accepted, refused) = replay("invitation_link", lifeline_core::fuzzing::invitation_link);
+    assert!(
+        accepted >= 3 && refused >= 10,
+        "{accepted} accepted, {refused} refused"
+    );
 }
 
 #[test]
 fn proto_decode_corpus() {
     let (accepted, refused) = replay("proto_decode", lifeline_core::fuzzing::proto_decode);
-    assert!(accepted >= 20 && refused >= 2, "{accepted} accepted, {refused} refused");
+    assert!(
+        accepted >= 20 && refused >= 2,
+        "{accepted} accepted, {refused} refused"
+    );
 }
