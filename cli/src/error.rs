@@ -32,18 +32,25 @@ pub enum CliError {
         /// Why.
         source: std::io::Error,
     },
+    /// A file given as a session log is not one (or cannot be read).
+    #[error("{0}")]
+    BadLog(String),
+    /// A session log was changed after it was written.
+    #[error("{0}")]
+    Tampered(String),
     /// Something this computer should provide failed (network interfaces, key generation).
     #[error("{0}")]
     System(String),
 }
 
 impl CliError {
-    /// 2 for bad input, 1 when this computer could not do what was asked.
+    /// 2 for bad input, 1 when this computer could not do what was asked or a log was
+    /// changed.
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Informational(_) => 0,
-            Self::Usage(_) | Self::Ticket(_) | Self::Read { .. } => 2,
-            Self::Write { .. } | Self::System(_) => 1,
+            Self::Usage(_) | Self::Ticket(_) | Self::Read { .. } | Self::BadLog(_) => 2,
+            Self::Write { .. } | Self::System(_) | Self::Tampered(_) => 1,
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! Every failure ends with exactly one line `error: …` on stderr and a non-zero exit
 //! status: 2 for bad input (arguments, invitations), 1 when the computer could not do what
-//! was asked (a file could not be written).
+//! was asked (a file could not be written) or a session log was changed after it was
+//! written.
 
 #![warn(clippy::unwrap_used)] // Integration tests may unwrap; library code may not.
 
@@ -10,6 +11,7 @@ mod error;
 mod input;
 mod inspect;
 mod invite;
+mod log_cmd;
 
 use std::process::ExitCode;
 
@@ -22,7 +24,9 @@ Examples:
   Ask for help: make an invitation valid for 2 hours and send the file or link:
     lifeline invite --dry-run --expires 2h --name \"Rose\"
   See what an invitation says before opening it:
-    lifeline inspect ~/Downloads/invitation.lifeline";
+    lifeline inspect ~/Downloads/invitation.lifeline
+  Check that a session log was not changed:
+    lifeline log verify \"$HOME/Documents/Lifeline Logs/20261123093700.xml\"";
 
 /// Remote assistance: ask someone you trust for help with your computer, or give help.
 #[derive(Parser)]
@@ -38,6 +42,8 @@ enum Command {
     Invite(invite::InviteArgs),
     /// Show what an invitation file or link says, as one JSON object.
     Inspect(inspect::InspectArgs),
+    /// Work with session logs.
+    Log(log_cmd::LogArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +61,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Invite(args) => invite::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Log(args) => log_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
