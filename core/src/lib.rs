@@ -24,6 +24,9 @@ pub mod identity;
 pub mod log;
 pub mod net;
 pub mod proto;
+mod role;
 pub mod session;
 pub mod ticket;
 pub mod transfer;
+
+pub use role::{Role, UnknownRole};

@@ -42,30 +42,7 @@ pub const EXPORTER_LABEL: &[u8] = b"EXPORTER-lifeline-pake";
 /// Domain separation for everything derived in this exchange.
 const DOMAIN: &[u8] = b"lifeline-pake-v1";
 
-/// Which side of the exchange this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// The person who helps and types the password (SPAKE2 side A).
-    Helper,
-    /// The person who shares the desktop and made the invitation (SPAKE2 side B).
-    Novice,
-}
-
-impl Role {
-    fn label(self) -> &'static [u8] {
-        match self {
-            Role::Helper => b"helper",
-            Role::Novice => b"novice",
-        }
-    }
-
-    fn peer(self) -> Role {
-        match self {
-            Role::Helper => Role::Novice,
-            Role::Novice => Role::Helper,
-        }
-    }
-}
+pub use crate::Role;
 
 /// An exchange that has sent its PAKE message and waits for the peer's.
 pub struct Handshake {
@@ -213,7 +190,7 @@ fn identity(role: Role, invitation_id: &[u8; 16]) -> Identity {
     let mut bytes = Vec::with_capacity(DOMAIN.len() + 8 + invitation_id.len());
     bytes.extend_from_slice(DOMAIN);
     bytes.push(b' ');
-    bytes.extend_from_slice(role.label());
+    bytes.extend_from_slice(role.as_str().as_bytes());
     bytes.push(b' ');
     bytes.extend_from_slice(invitation_id);
     Identity::new(&bytes)
@@ -232,11 +209,11 @@ impl Transcript<'_> {
     fn mac(&self, keys: &Hkdf<Sha256>, role: Role) -> Zeroizing<[u8; CONFIRMATION_LEN]> {
         // A key of one SHA-256 block (64 bytes), so HMAC takes it without a fallible resize.
         let mut key = Zeroizing::new([0u8; 64]);
-        expand(keys, &[b"confirm ", role.label()], &mut key[..]);
+        expand(keys, &[b"confirm ", role.as_str().as_bytes()], &mut key[..]);
         let mut mac = <Hmac<Sha256> as KeyInit>::new(&(*key).into());
         mac.update(DOMAIN);
         mac.update(b" confirm ");
-        mac.update(role.label());
+        mac.update(role.as_str().as_bytes());
         mac.update(self.invitation_id);
         mac.update(self.message_a);
         mac.update(self.message_b);

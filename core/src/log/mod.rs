@@ -66,9 +66,7 @@ mod reader;
 mod verify;
 mod writer;
 
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 pub use error::LogError;
 pub use event::LogEvent;
@@ -87,42 +85,7 @@ pub const MAX_LOG_SIZE: u64 = 64 * 1024 * 1024;
 /// Name of the log folder inside the user's documents folder.
 pub const LOG_DIR_NAME: &str = "Lifeline Logs";
 
-/// Which side of a session wrote a log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// The person who asked for help and shares their desktop.
-    Novice,
-    /// The person who helps.
-    Helper,
-}
-
-impl Role {
-    /// The role as written in the log: `novice` or `helper`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Novice => "novice",
-            Role::Helper => "helper",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "novice" => Ok(Role::Novice),
-            "helper" => Ok(Role::Helper),
-            _ => Err(()),
-        }
-    }
-}
+pub use crate::Role;
 
 /// The default folder for session logs: `Lifeline Logs` in the user's documents folder.
 ///

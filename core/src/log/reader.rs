@@ -82,7 +82,7 @@ pub fn read_log(path: impl AsRef<Path>) -> Result<ParsedLog, LogError> {
 /// parsing; any other input gives a log or an error, never a panic.
 pub fn parse_log(bytes: &[u8]) -> Result<ParsedLog, LogError> {
     let raw = parse_raw(bytes)?;
-    let role = raw.role.parse::<Role>().map_err(|()| LogError::Malformed {
+    let role = raw.role.parse::<Role>().map_err(|_| LogError::Malformed {
         offset: 0,
         reason: format!(
             "the role {:?} is neither novice nor helper",

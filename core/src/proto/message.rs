@@ -7,38 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ProtoError;
 
-/// Which side of a session a peer is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Role {
-    /// The person who shares their desktop and asked for help.
-    Novice,
-    /// The person who helps.
-    Helper,
-}
-
-impl Role {
-    /// The role's name in lowercase: `novice` or `helper`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Novice => "novice",
-            Self::Helper => "helper",
-        }
-    }
-
-    /// The other role.
-    pub fn peer(self) -> Self {
-        match self {
-            Self::Novice => Self::Helper,
-            Self::Helper => Self::Novice,
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::Role;
 
 /// A quality preset for the screen stream, chosen by the novice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
