@@ -1,4 +1,4 @@
-//! The socket layer. For now: this computer's own addresses as connection candidates.
+//! Host candidates: the addresses of this computer's own network interfaces.
 
 use std::net::{IpAddr, SocketAddr};
 
