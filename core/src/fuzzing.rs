@@ -6,6 +6,7 @@
 
 use time::OffsetDateTime;
 
+use crate::net::stun;
 use crate::proto::{FrameDecoder, MAX_FRAME_LEN, ProtoError, encode};
 use crate::ticket::Invitation;
 
@@ -69,4 +70,31 @@ pub fn proto_decode(data: &[u8]) -> bool {
         }
     }
     accepted
+}
+
+/// Parses `data` as a STUN packet; an accepted binding answer must encode back to an
+/// answer with the same transaction and address. Returns whether it was accepted.
+pub fn stun_parse(data: &[u8]) -> bool {
+    let looks_like_stun = stun::is_stun(data);
+    match stun::parse(data) {
+        Ok(stun::StunMessage::BindingSuccess {
+            transaction,
+            mapped,
+        }) => {
+            let again = stun::parse(&stun::binding_success(transaction, mapped));
+            assert_eq!(
+                again,
+                Ok(stun::StunMessage::BindingSuccess {
+                    transaction,
+                    mapped
+                })
+            );
+            true
+        }
+        Ok(_) => {
+            assert!(looks_like_stun, "parsed a packet is_stun refuses");
+            true
+        }
+        Err(_) => false,
+    }
 }

@@ -47,3 +47,12 @@ fn proto_decode_corpus() {
         "{accepted} accepted, {refused} refused"
     );
 }
+
+#[test]
+fn stun_parse_corpus() {
+    let (accepted, refused) = replay("stun_parse", lifeline_core::fuzzing::stun_parse);
+    assert!(
+        accepted >= 2 && refused >= 2,
+        "{accepted} accepted, {refused} refused"
+    );
+}

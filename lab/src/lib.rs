@@ -8,8 +8,10 @@
 
 #![warn(clippy::unwrap_used)]
 
+mod nat;
 mod netns;
 mod wire;
 
+pub use nat::{Internet, NatKind, Site};
 pub use netns::{LabError, Netns};
 pub use wire::{Wire, WireConfig};

@@ -1,5 +1,6 @@
 //! Network namespaces that delete themselves.
 
+use std::net::{SocketAddr, UdpSocket};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -55,6 +56,52 @@ impl Netns {
         let mut command = Command::new("ip");
         command.args(["netns", "exec", &self.name, program]);
         command
+    }
+
+    /// A UDP socket bound to `addr` inside the namespace. The socket stays in the
+    /// namespace it was made in, so the rest of the program can use it directly.
+    pub fn udp_socket(&self, addr: SocketAddr) -> std::io::Result<UdpSocket> {
+        let path = format!("/var/run/netns/{}", self.name);
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let file = std::fs::File::open(&path)?;
+                    nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET)
+                        .map_err(std::io::Error::from)?;
+                    UdpSocket::bind(addr)
+                })
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("namespace thread panicked")))
+        })
+    }
+
+    /// Loads an nftables ruleset (`nft -f -`) inside the namespace.
+    pub fn nft(&self, ruleset: &str) -> Result<(), LabError> {
+        use std::io::Write;
+        let mut child = self
+            .command("nft")
+            .args(["-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|source| LabError::Spawn {
+                program: "nft".to_owned(),
+                source,
+            })?;
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(ruleset.as_bytes());
+        }
+        let output = child.wait_with_output().map_err(|source| LabError::Spawn {
+            program: "nft".to_owned(),
+            source,
+        })?;
+        if !output.status.success() {
+            return Err(LabError::Command {
+                command: format!("nft -f - in {}", self.name),
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            });
+        }
+        Ok(())
     }
 
     /// Runs `args` inside the namespace and returns its stdout; fails on a non-zero exit.

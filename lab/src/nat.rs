@@ -1,0 +1,220 @@
+//! An emulated internet with sites behind NATs of every common kind.
+//!
+//! The internet is one namespace that routes between sites; site `i` hangs off it on
+//! `198.18.i.0/24` (the benchmarking range, used only inside these namespaces). A site is
+//! either a host with a public address, or a host on `10.0.i.0/24` behind a router
+//! namespace whose nftables rules make the NAT behave as its [`NatKind`] says.
+
+use std::net::Ipv4Addr;
+use std::process::Command;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use crate::netns::{LabError, Netns, run};
+
+/// How a site's router treats UDP, in the terms of RFC 4787.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NatKind {
+    /// No NAT: the host has a public address.
+    Public,
+    /// Endpoint-independent mapping and filtering ("full cone").
+    FullCone,
+    /// Endpoint-independent mapping, address-dependent filtering.
+    AddressRestricted,
+    /// Endpoint-independent mapping, address- and port-dependent filtering.
+    PortRestricted,
+    /// Endpoint-dependent mapping with random ports ("symmetric").
+    Symmetric,
+    /// UDP blocked except DNS; TCP only to ports 80 and 443.
+    UdpBlocked,
+}
+
+impl NatKind {
+    /// Every kind.
+    pub const ALL: [Self; 6] = [
+        Self::Public,
+        Self::FullCone,
+        Self::AddressRestricted,
+        Self::PortRestricted,
+        Self::Symmetric,
+        Self::UdpBlocked,
+    ];
+
+    /// A short name for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::FullCone => "full-cone",
+            Self::AddressRestricted => "address-restricted",
+            Self::PortRestricted => "port-restricted",
+            Self::Symmetric => "symmetric",
+            Self::UdpBlocked => "udp-blocked",
+        }
+    }
+
+    /// The router's nftables rules; `host` is the private address of the one host.
+    fn ruleset(self, host: Ipv4Addr) -> String {
+        let (snat, dnat, forward) = match self {
+            Self::Public => return String::new(),
+            Self::FullCone => (
+                "masquerade",
+                format!("iifname \"wan\" meta l4proto udp dnat to {host}"),
+                String::new(),
+            ),
+            Self::AddressRestricted => (
+                "masquerade",
+                format!("iifname \"wan\" meta l4proto udp ip saddr @contacted dnat to {host}"),
+                "iifname \"lan\" oifname \"wan\" update @contacted { ip daddr }".to_owned(),
+            ),
+            Self::PortRestricted => ("masquerade", String::new(), String::new()),
+            Self::Symmetric => ("masquerade random", String::new(), String::new()),
+            Self::UdpBlocked => (
+                "masquerade",
+                String::new(),
+                "iifname \"lan\" udp dport != 53 drop\n\
+                 iifname \"lan\" tcp dport != { 80, 443 } drop"
+                    .to_owned(),
+            ),
+        };
+        format!(
+            "table ip lab {{
+  set contacted {{ type ipv4_addr; flags dynamic; }}
+  chain nat_out {{ type nat hook postrouting priority srcnat; oifname \"wan\" {snat}; }}
+  chain nat_in {{ type nat hook prerouting priority dstnat;
+    {dnat}
+  }}
+  chain filter_forward {{ type filter hook forward priority filter;
+    {forward}
+  }}
+  # Unsolicited packets for the router itself are dropped, as a router's firewall does;
+  # their connection-tracking entry is then never confirmed and cannot take the port of a
+  # later outgoing mapping.
+  chain filter_input {{ type filter hook input priority filter;
+    iifname \"wan\" ct state new drop
+  }}
+}}
+"
+        )
+    }
+}
+
+/// The emulated internet: a namespace routing between sites.
+pub struct Internet {
+    core: Netns,
+    next_site: AtomicU8,
+}
+
+/// A host on the internet, behind a NAT or not.
+pub struct Site {
+    /// The namespace of the host (novice, helper or server).
+    pub host: Netns,
+    /// The host's own address (private behind a NAT).
+    pub host_addr: Ipv4Addr,
+    /// The address the rest of the internet sees: the router's, or the host's own.
+    pub public_addr: Ipv4Addr,
+    /// The kind of NAT in front of the host.
+    pub kind: NatKind,
+    /// The router, kept alive as long as the site.
+    _router: Option<Netns>,
+}
+
+impl Internet {
+    /// Creates the core namespace.
+    pub fn new() -> Result<Self, LabError> {
+        let core = Netns::new("net")?;
+        core.run(&["sysctl", "-qw", "net.ipv4.ip_forward=1"])?;
+        Ok(Self {
+            core,
+            next_site: AtomicU8::new(1),
+        })
+    }
+
+    /// Adds a site of `kind`.
+    pub fn site(&self, kind: NatKind) -> Result<Site, LabError> {
+        let i = self.next_site.fetch_add(1, Ordering::Relaxed);
+        let host = Netns::new(&format!("h{i}"))?;
+        let public_addr = Ipv4Addr::new(198, 18, i, 2);
+        let gateway = format!("198.18.{i}.1");
+        // The side of the site that faces the internet: the router, or the host itself.
+        let router = (kind != NatKind::Public)
+            .then(|| Netns::new(&format!("r{i}")))
+            .transpose()?;
+        let edge = router.as_ref().unwrap_or(&host);
+        veth(&self.core, &format!("site{i}"), edge, "wan")?;
+        self.core.run(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{gateway}/24"),
+            "dev",
+            &format!("site{i}"),
+        ])?;
+        self.core
+            .run(&["ip", "link", "set", &format!("site{i}"), "up"])?;
+        edge.run(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{public_addr}/24"),
+            "dev",
+            "wan",
+        ])?;
+        edge.run(&["ip", "link", "set", "wan", "up"])?;
+        edge.run(&["ip", "route", "add", "default", "via", &gateway])?;
+        let host_addr = match &router {
+            None => public_addr,
+            Some(router) => {
+                let host_addr = Ipv4Addr::new(10, 0, i, 2);
+                let lan_gateway = format!("10.0.{i}.1");
+                veth(router, "lan", &host, "eth0")?;
+                router.run(&[
+                    "ip",
+                    "addr",
+                    "add",
+                    &format!("{lan_gateway}/24"),
+                    "dev",
+                    "lan",
+                ])?;
+                router.run(&["ip", "link", "set", "lan", "up"])?;
+                router.run(&["sysctl", "-qw", "net.ipv4.ip_forward=1"])?;
+                host.run(&[
+                    "ip",
+                    "addr",
+                    "add",
+                    &format!("{host_addr}/24"),
+                    "dev",
+                    "eth0",
+                ])?;
+                host.run(&["ip", "link", "set", "eth0", "up"])?;
+                host.run(&["ip", "route", "add", "default", "via", &lan_gateway])?;
+                router.nft(&kind.ruleset(host_addr))?;
+                host_addr
+            }
+        };
+        Ok(Site {
+            host,
+            host_addr,
+            public_addr,
+            kind,
+            _router: router,
+        })
+    }
+}
+
+/// A veth pair with end `a_name` in `a` and `b_name` in `b`.
+fn veth(a: &Netns, a_name: &str, b: &Netns, b_name: &str) -> Result<(), LabError> {
+    run(Command::new("ip").args([
+        "link",
+        "add",
+        a_name,
+        "netns",
+        a.name(),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        b_name,
+        "netns",
+        b.name(),
+    ]))
+    .map(|_| ())
+}
