@@ -13,7 +13,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lifeline_core::auth::{AttemptLimiter, HardeningParams, Password, harden};
 use lifeline_core::identity::Identity;
-use lifeline_core::store::{OsKeyring, SecretBackend, StandingInvitation, StandingInvitations};
+use lifeline_core::store::{
+    MemoryBackend, OsKeyring, SecretBackend, StandingInvitation, StandingInvitations, StoreError,
+};
 use lifeline_core::ticket::{Fingerprint, Invitation, InvitationBody, InvitationId};
 use time::{Duration, OffsetDateTime};
 
@@ -127,6 +129,117 @@ fn without_a_keyring_the_error_says_to_start_one() {
     );
 }
 
+// ---------- the store's logic, in memory ----------
+
+fn standing(lifetime_hours: i64, now: OffsetDateTime) -> StandingInvitation {
+    let identity = Identity::generate().unwrap();
+    let body = InvitationBody::new(
+        "Grandma Rose".to_owned(),
+        Vec::new(),
+        Some("https://lifeline.example.org/".parse().unwrap()),
+        identity.fingerprint(),
+        now,
+        Duration::hours(lifetime_hours),
+    )
+    .unwrap();
+    let salt = body.salt;
+    let invitation = Invitation::sign(body, identity.signing_key()).unwrap();
+    let password = Password::parse("correct horse battery staple").unwrap();
+    StandingInvitation {
+        invitation,
+        identity,
+        hardened: harden(&password, &salt, &HardeningParams::for_tests()),
+        limiter: AttemptLimiter::default(),
+    }
+}
+
+#[test]
+fn memory_round_trip_keeps_everything() {
+    let now = OffsetDateTime::now_utc();
+    let store = StandingInvitations::new(MemoryBackend::new());
+    let saved = standing(24, now);
+    store.save(&saved, now).unwrap();
+    store.record_failure(saved.id(), now).unwrap();
+    let loaded = store.load(saved.id(), now).unwrap();
+    assert_eq!(loaded.invitation, saved.invitation);
+    assert_eq!(
+        *loaded.identity.secret_key_bytes(),
+        *saved.identity.secret_key_bytes()
+    );
+    assert_eq!(
+        loaded.identity.certificate_der(),
+        saved.identity.certificate_der()
+    );
+    assert_eq!(loaded.hardened, saved.hardened);
+    assert_eq!(loaded.limiter, AttemptLimiter::restore(5, 1));
+    assert!(!format!("{loaded:?}").contains(&hex(saved.hardened.expose())));
+}
+
+#[test]
+fn save_refuses_an_identity_that_did_not_sign_the_invitation() {
+    let now = OffsetDateTime::now_utc();
+    let store = StandingInvitations::new(MemoryBackend::new());
+    let mut standing = standing(24, now);
+    standing.identity = Identity::generate().unwrap();
+    let error = store.save(&standing, now).unwrap_err();
+    assert!(matches!(error, StoreError::IdentityMismatch(_)), "{error}");
+    assert!(store.list(now).unwrap().is_empty());
+}
+
+#[test]
+fn save_refuses_an_expired_invitation() {
+    let now = OffsetDateTime::now_utc();
+    let store = StandingInvitations::new(MemoryBackend::new());
+    let standing = standing(1, now - Duration::hours(2));
+    let error = store.save(&standing, now).unwrap_err();
+    assert!(matches!(error, StoreError::Expired { .. }), "{error}");
+}
+
+#[test]
+fn record_from_a_newer_lifeline_asks_for_an_update() {
+    let now = OffsetDateTime::now_utc();
+    let store = StandingInvitations::new(MemoryBackend::new());
+    let standing = standing(24, now);
+    store.save(&standing, now).unwrap();
+    store
+        .backend()
+        .set(&standing.id().to_string(), &STANDARD.encode([2u8, 0, 0]))
+        .unwrap();
+    let error = store.load(standing.id(), now).unwrap_err();
+    assert!(
+        matches!(error, StoreError::UnknownVersion { version: 2, .. }),
+        "{error}"
+    );
+    assert!(error.to_string().ends_with("update Lifeline"), "{error}");
+}
+
+#[test]
+fn corrupt_index_is_reported() {
+    let store = StandingInvitations::new(MemoryBackend::new());
+    store.backend().set("index", "not an id\n").unwrap();
+    let error = store.list(OffsetDateTime::now_utc()).unwrap_err();
+    assert!(matches!(error, StoreError::CorruptIndex(_)), "{error}");
+}
+
+#[test]
+fn identity_from_parts_keeps_the_certificate_and_refuses_a_foreign_one() {
+    let identity = Identity::generate().unwrap();
+    let again = Identity::from_parts(
+        &identity.secret_key_bytes(),
+        identity.certificate_der().to_vec(),
+    )
+    .unwrap();
+    assert_eq!(again.fingerprint(), identity.fingerprint());
+    let other = Identity::generate().unwrap();
+    assert!(
+        Identity::from_parts(
+            &other.secret_key_bytes(),
+            identity.certificate_der().to_vec()
+        )
+        .is_err()
+    );
+}
+
 // ---------- the child side ----------
 
 /// Does nothing in a normal test run; in a child process, runs the step or scenario named
@@ -195,25 +308,7 @@ fn run_step(step: &str) {
     match step {
         "save" => {
             let lifetime: i64 = std::env::var(LIFETIME).map_or(48, |hours| hours.parse().unwrap());
-            let identity = Identity::generate().unwrap();
-            let body = InvitationBody::new(
-                "Grandma Rose".to_owned(),
-                Vec::new(),
-                Some("https://lifeline.example.org/".parse().unwrap()),
-                identity.fingerprint(),
-                now,
-                Duration::hours(lifetime),
-            )
-            .unwrap();
-            let salt = body.salt;
-            let invitation = Invitation::sign(body, identity.signing_key()).unwrap();
-            let password = Password::parse("correct horse battery staple").unwrap();
-            let standing = StandingInvitation {
-                invitation,
-                identity,
-                hardened: harden(&password, &salt, &HardeningParams::for_tests()),
-                limiter: AttemptLimiter::default(),
-            };
+            let standing = standing(lifetime, now);
             store.save(&standing, now).unwrap();
             print_standing(&standing);
         }

@@ -96,7 +96,8 @@ impl<B: SecretBackend> StandingInvitations<B> {
 
     /// Keeps `standing` (replacing what was kept under its id), valid at `now`.
     ///
-    /// Refuses an expired invitation and an identity that did not sign the invitation.
+    /// Refuses an identity that did not sign the invitation, and an expired invitation (which
+    /// it removes if it was kept).
     pub fn save(
         &self,
         standing: &StandingInvitation,
@@ -105,6 +106,7 @@ impl<B: SecretBackend> StandingInvitations<B> {
         let id = standing.id();
         let body = standing.invitation.body();
         if standing.invitation.is_expired(now) {
+            self.revoke(id)?;
             return Err(StoreError::Expired {
                 id,
                 expires: format_time(body.expires),
