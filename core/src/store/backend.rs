@@ -41,6 +41,12 @@ impl OsKeyring {
     }
 
     fn entry(&self, user: &str) -> Result<keyring::Entry, StoreError> {
+        // Elsewhere the keyring crate would fall back to a mock store that forgets everything.
+        if cfg!(not(any(target_os = "linux", target_os = "macos", windows))) {
+            return Err(StoreError::Unavailable(
+                "this platform has no keyring Lifeline supports".to_owned(),
+            ));
+        }
         keyring::Entry::new(&self.service, user).map_err(map_error)
     }
 }
@@ -55,9 +61,8 @@ impl Default for OsKeyring {
 fn map_error(error: keyring::Error) -> StoreError {
     let text = error.to_string().replace('\n', " ");
     match error {
-        keyring::Error::PlatformFailure(_) | keyring::Error::NoStorageAccess(_) => {
-            StoreError::Unavailable(text)
-        }
+        keyring::Error::PlatformFailure(_) => StoreError::Unavailable(text),
+        // A locked keyring: `Keyring` says to unlock it.
         _ => StoreError::Keyring(text),
     }
 }
