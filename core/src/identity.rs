@@ -5,6 +5,7 @@ use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use rand::RngCore;
 use thiserror::Error;
+use zeroize::Zeroizing;
 
 use crate::ticket::Fingerprint;
 
@@ -14,6 +15,9 @@ pub enum IdentityError {
     /// The key could not be encoded for the certificate generator.
     #[error("could not encode the identity key: {0}")]
     Key(String),
+    /// A stored certificate does not carry the stored key.
+    #[error("the certificate does not belong to the key: make a new invitation")]
+    Mismatch,
     /// The certificate generator refused.
     #[error("could not make the TLS certificate: {0}")]
     Certificate(#[from] rcgen::Error),
@@ -47,6 +51,40 @@ impl Identity {
             signing_key,
             certificate_der: certificate.der().to_vec(),
         })
+    }
+
+    /// Rebuilds an identity from what [`secret_key_bytes`](Self::secret_key_bytes) and
+    /// [`certificate_der`](Self::certificate_der) gave, keeping exactly that certificate
+    /// (an invitation pins its fingerprint).
+    ///
+    /// Fails with [`IdentityError::Mismatch`] unless the certificate carries the key's public
+    /// half.
+    pub fn from_parts(
+        secret_key: &[u8; 32],
+        certificate_der: Vec<u8>,
+    ) -> Result<Self, IdentityError> {
+        let signing_key = SigningKey::from_bytes(secret_key);
+        // The DER SubjectPublicKeyInfo of an Ed25519 key: algorithm id 1.3.101.112, then the
+        // 32-byte key as a BIT STRING.
+        let mut spki = vec![
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+        ];
+        spki.extend_from_slice(signing_key.verifying_key().as_bytes());
+        if !certificate_der
+            .windows(spki.len())
+            .any(|w| w == spki.as_slice())
+        {
+            return Err(IdentityError::Mismatch);
+        }
+        Ok(Self {
+            signing_key,
+            certificate_der,
+        })
+    }
+
+    /// The private key's 32 bytes, for storing in the OS keyring; wiped from memory on drop.
+    pub fn secret_key_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.signing_key.to_bytes())
     }
 
     /// The key that signs invitations and the TLS handshake.

@@ -12,6 +12,7 @@
 //!   placement.
 //! - [`log`]: tamper-evident XML session logs.
 //! - [`net`]: the socket layer: connection candidates.
+//! - [`store`]: standing invitations, their secrets kept in the OS keyring.
 //!
 //! [`fuzzing`] holds the entry points of the fuzz targets.
 
@@ -26,6 +27,7 @@ pub mod net;
 pub mod proto;
 mod role;
 pub mod session;
+pub mod store;
 pub mod ticket;
 pub mod transfer;
 
