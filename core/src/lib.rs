@@ -12,12 +12,14 @@
 //!   placement.
 //! - [`log`]: tamper-evident XML session logs.
 //! - [`net`]: the socket layer: connection candidates.
+//! - [`connect`]: QUIC connections on a LAN and the async driver of a session.
 //!
 //! [`fuzzing`] holds the entry points of the fuzz targets.
 
 #![warn(clippy::unwrap_used)] // Integration tests may unwrap; library code may not.
 
 pub mod auth;
+pub mod connect;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod identity;
