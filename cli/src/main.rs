@@ -10,6 +10,8 @@ mod error;
 mod input;
 mod inspect;
 mod invite;
+mod join;
+mod live;
 
 use std::process::ExitCode;
 
@@ -36,6 +38,8 @@ struct Cli {
 enum Command {
     /// Ask for help: make an invitation (file, link and QR code) to send to your helper.
     Invite(invite::InviteArgs),
+    /// Give help: connect to the computer that made an invitation.
+    Join(join::JoinArgs),
     /// Show what an invitation file or link says, as one JSON object.
     Inspect(inspect::InspectArgs),
 }
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Invite(args) => invite::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Join(args) => join::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
