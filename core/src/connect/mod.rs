@@ -41,6 +41,9 @@ pub use driver::{Outcome, run_helper, run_novice};
 /// The ALPN protocol name of Lifeline's QUIC connections.
 pub const ALPN: &[u8] = b"lifeline/1";
 
+/// How long the helper waits for a candidate's QUIC handshake.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long one step of the connection handshake may take.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -232,7 +235,7 @@ pub(crate) async fn connect_candidates(
                 let connecting = endpoint
                     .connect(addr, tls::SERVER_NAME)
                     .map_err(|e| ConnectError::Unreachable(format!("{addr}: {e}")))?;
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, connecting).await {
+                match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
                     Ok(Ok(connection)) => Ok((endpoint, connection)),
                     Ok(Err(_)) if mismatch.load(Ordering::SeqCst) => {
                         Err(ConnectError::WrongComputer { addr })
