@@ -210,8 +210,9 @@ impl NoviceEndpoint {
 }
 
 /// Connects to the invitation's candidates at once; the first connection whose TLS
-/// handshake completes with the pinned certificate wins.
-pub(crate) async fn connect_candidates(
+/// handshake completes with the pinned certificate wins. Returns the client endpoint (keep
+/// it while the connection lives) and the connection; [`run_helper`] does this first.
+pub async fn connect_candidates(
     invitation: &Invitation,
 ) -> Result<(quinn::Endpoint, quinn::Connection), ConnectError> {
     let candidates = &invitation.body().candidates;
