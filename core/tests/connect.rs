@@ -220,3 +220,52 @@ async fn an_oversized_frame_ends_the_session_with_a_clear_error() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn an_expired_invitation_stops_waiting_and_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let identity = Identity::generate().unwrap();
+    let endpoint = NoviceEndpoint::bind(&identity, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = endpoint.local_addr().unwrap();
+    let body = InvitationBody::new(
+        "Rose".into(),
+        vec![Candidate {
+            kind: CandidateKind::Host,
+            addr,
+        }],
+        None,
+        identity.fingerprint(),
+        OffsetDateTime::now_utc(),
+        time::Duration::seconds(2),
+    )
+    .unwrap();
+    let invitation = Invitation::sign(body, identity.signing_key()).unwrap();
+    let mut novice = start_novice(endpoint, invitation, "a b", dir.path());
+    let ended = next_report(&mut novice.reports, |r| {
+        matches!(
+            r,
+            Report::Notification(Notification::StateChanged {
+                state: State::Ended,
+                ..
+            })
+        )
+    })
+    .await;
+    assert_eq!(
+        ended,
+        Report::Notification(Notification::StateChanged {
+            state: State::Ended,
+            reason: Some("the invitation expired".into()),
+        })
+    );
+    tokio::time::timeout(WAIT, novice.task)
+        .await
+        .unwrap()
+        .unwrap();
+    let logs: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(logs.len(), 1);
+    let path = logs[0].as_ref().unwrap().path();
+    assert!(log::verify(&path).unwrap().is_intact());
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("event=\"invitation_closed\""), "{text}");
+}
