@@ -138,7 +138,7 @@ pub fn emit(script: bool, event: Value) {
         .as_object()
         .map(|o| {
             o.iter()
-                .filter(|(k, _)| *k != "event")
+                .filter(|(k, v)| *k != "event" && !v.is_null())
                 .map(|(k, v)| match v {
                     Value::String(s) => format!("{k}: {s}"),
                     other => format!("{k}: {other}"),
