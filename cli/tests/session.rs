@@ -286,6 +286,19 @@ fn whole_session_chat_files_control_pause_disconnect() {
     transfer(&mut novice, &mut helper, &big, &helper_dir);
     transfer(&mut helper, &mut novice, &small, &novice_dir);
 
+    // A declined file, and a folder that does not exist: nothing is written.
+    novice.send(json!({"cmd": "send_file", "path": path_str(&small)}));
+    let offer = helper.expect("second offer", |e| {
+        e["event"] == "file_offer" && e["from"] == "novice" && e["name"] == "notes.txt"
+    });
+    helper.send(
+        json!({"cmd": "accept_file", "id": offer["id"], "dir": path_str(&dir.join("missing"))}),
+    );
+    helper.event("error");
+    let declined = novice.event("file_declined");
+    assert_eq!(declined["id"], offer["id"]);
+    assert!(!dir.join("missing").exists());
+
     // Control: request, grant, release.
     helper.send(json!({"cmd": "request_control"}));
     novice.event("control_request");

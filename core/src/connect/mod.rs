@@ -262,6 +262,7 @@ pub async fn connect_candidates(
                 tracing::warn!(%addr, "wrong certificate");
                 wrong.get_or_insert(error);
             }
+            Err(ConnectError::Unreachable(detail)) => failures.push(detail),
             Err(error) => failures.push(error.to_string()),
         }
     }
