@@ -61,7 +61,7 @@ impl CliError {
         match error.kind() {
             ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Self::Informational(text),
             ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Self::Usage(
-                "no command given; use lifeline invite or lifeline inspect (see lifeline --help)"
+                "no command given; use lifeline invite, lifeline join or lifeline inspect (see lifeline --help)"
                     .to_owned(),
             ),
             _ => {

@@ -1,22 +1,30 @@
 //! `lifeline invite`: make an invitation for a helper.
 
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 
+use lifeline_core::auth::{HardeningParams, generate_password, harden};
+use lifeline_core::connect::{NoviceEndpoint, SessionIo, run_novice};
 use lifeline_core::identity::Identity;
+use lifeline_core::log::SessionLog;
 use lifeline_core::net::host_candidates;
+use lifeline_core::proto::Role;
+use lifeline_core::session::SessionConfig;
 use lifeline_core::ticket::qr::Qr;
 use lifeline_core::ticket::{
-    DEFAULT_LIFETIME, FILE_EXTENSION, Invitation, InvitationBody, MAX_LIFETIME, MAX_NAME_LEN,
-    ServerUrl,
+    Candidate, CandidateKind, DEFAULT_LIFETIME, FILE_EXTENSION, Invitation, InvitationBody,
+    MAX_LIFETIME, MAX_NAME_LEN, ServerUrl,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::CliError;
+use crate::live;
 
 const EXAMPLES: &str = "\
 Examples:
+  lifeline invite
+  lifeline invite --script --listen 127.0.0.1:0 --password-file pw.txt
   lifeline invite --dry-run
   lifeline invite --dry-run --expires 3days --name \"Rose Miller\" --out ~/rose.lifeline";
 
@@ -42,6 +50,19 @@ pub struct InviteArgs {
     /// Rendezvous and relay server to name in the invitation (https://…).
     #[arg(long, value_name = "URL")]
     server: Option<ServerUrl>,
+    /// Listen on this address (e.g. 127.0.0.1:0); a specific address is the invitation's
+    /// only host candidate [default: every interface, all of their addresses].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Read the password from this file instead of generating one.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+    /// Script mode: JSON events on stdout, JSON commands on stdin (see docs/script-mode.md).
+    #[arg(long)]
+    script: bool,
+    /// Folder for the session log [default: Documents/Lifeline Logs].
+    #[arg(long, value_name = "DIR")]
+    log_dir: Option<PathBuf>,
 }
 
 /// Parses `--expires`: a positive duration of at most 99 days.
@@ -58,33 +79,155 @@ fn parse_lifetime(text: &str) -> Result<time::Duration, String> {
     Ok(lifetime)
 }
 
-/// Makes and writes the invitation.
+/// Makes and writes the invitation; without `--dry-run`, waits for a helper.
 pub fn run(args: InviteArgs) -> Result<(), CliError> {
-    if !args.dry_run {
-        return Err(CliError::Usage(
-            "waiting for a helper is not available in this version; use --dry-run to make an invitation".to_owned(),
-        ));
-    }
     let identity = Identity::generate().map_err(|e| CliError::System(e.to_string()))?;
+    if !args.dry_run {
+        return live::runtime()?.block_on(wait_for_helper(args, identity));
+    }
     let candidates = host_candidates(pick_port()?)
         .map_err(|e| CliError::System(format!("cannot list network interfaces: {e}")))?;
-    let name = args.name.unwrap_or_else(default_name);
+    let written = write_invitation(&args, &identity, candidates)?;
+    print_invitation(&written);
+    print!("{}", written.qr.to_terminal());
+    Ok(())
+}
+
+/// An invitation made and written to disk.
+struct Written {
+    invitation: Invitation,
+    out: PathBuf,
+    qr_path: PathBuf,
+    qr: Qr,
+    link: String,
+}
+
+/// Binds the endpoint, writes the invitation, and runs the novice's side until the session
+/// ends, the invitation expires or closes, or Ctrl-C.
+async fn wait_for_helper(args: InviteArgs, identity: Identity) -> Result<(), CliError> {
+    let script = args.script;
+    let listen = args
+        .listen
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let endpoint =
+        NoviceEndpoint::bind(&identity, listen).map_err(|e| CliError::System(e.to_string()))?;
+    let local = endpoint
+        .local_addr()
+        .map_err(|e| CliError::System(format!("cannot read the listening address: {e}")))?;
+    let candidates = if local.ip().is_unspecified() {
+        endpoint
+            .host_candidates()
+            .map_err(|e| CliError::System(format!("cannot list network interfaces: {e}")))?
+    } else {
+        vec![Candidate {
+            kind: CandidateKind::Host,
+            addr: local,
+        }]
+    };
+    let password = match &args.password_file {
+        Some(path) => live::read_password_file(path)?,
+        None => generate_password(),
+    };
+    let log_dir = live::log_dir(args.log_dir.clone())?;
+    let written = write_invitation(&args, &identity, candidates)?;
+    let invitation = &written.invitation;
+    let hardened = harden(
+        &password,
+        &invitation.body().salt,
+        &HardeningParams::default(),
+    );
+    let log = SessionLog::create(
+        &log_dir,
+        live::log_role(Role::Novice),
+        &invitation.body().id.to_string(),
+        OffsetDateTime::now_utc(),
+    )
+    .map_err(|e| CliError::System(e.to_string()))?;
+
+    if script {
+        live::emit(
+            true,
+            serde_json::json!({
+                "event": "invitation",
+                "path": absolute(&written.out).display().to_string(),
+                "link": written.link,
+                "password": password.expose(),
+            }),
+        );
+    } else {
+        print_invitation(&written);
+        println!("Password:   {}", password.expose());
+        println!();
+        print!("{}", written.qr.to_terminal());
+        println!(
+            "Read the password to your helper by phone. Waiting for your helper… (Ctrl-C to stop)"
+        );
+        println!("{}", live::HELP);
+    }
+    let (reports, printer) = live::print_reports(script);
+    let io = SessionIo {
+        name: invitation.body().name.clone(),
+        commands: live::forward_commands(live::stdin_lines(), script),
+        reports,
+        log,
+        config: SessionConfig::default(),
+    };
+    let result = run_novice(&endpoint, invitation, &hardened, io).await;
+    let _ = printer.await;
+    endpoint.shutdown().await;
+    match result {
+        Ok(outcome) => {
+            if let Some(path) = outcome.log_path {
+                live::emit(
+                    script,
+                    serde_json::json!({"event": "log", "path": path.display().to_string()}),
+                );
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if script {
+                live::emit(true, live::error_event(e.to_string()));
+            }
+            Err(CliError::System(e.to_string()))
+        }
+    }
+}
+
+fn print_invitation(written: &Written) {
+    let expires = written.invitation.body().expires;
+    println!("Invitation: {}", absolute(&written.out).display());
+    println!("QR code:    {}", absolute(&written.qr_path).display());
+    println!(
+        "Expires:    {}",
+        expires.format(&Rfc3339).unwrap_or_default()
+    );
+    println!("Link:       {}", written.link);
+    println!();
+}
+
+fn write_invitation(
+    args: &InviteArgs,
+    identity: &Identity,
+    candidates: Vec<Candidate>,
+) -> Result<Written, CliError> {
+    let name = args.name.clone().unwrap_or_else(default_name);
     let now = OffsetDateTime::now_utc();
     let body = InvitationBody::new(
         name,
         candidates,
-        args.server,
+        args.server.clone(),
         identity.fingerprint(),
         now,
         args.expires.unwrap_or(DEFAULT_LIFETIME),
     )?;
     let invitation = Invitation::sign(body, identity.signing_key())?;
 
-    let out = args.out.unwrap_or_else(|| {
+    let out = args.out.clone().unwrap_or_else(|| {
         let id = invitation.body().id.to_string();
         PathBuf::from(format!("lifeline-invitation-{}.{FILE_EXTENSION}", &id[..8]))
     });
-    let qr_path = args.qr.unwrap_or_else(|| out.with_extension("png"));
+    let qr_path = args.qr.clone().unwrap_or_else(|| out.with_extension("png"));
     let link = invitation.to_link();
     let qr = Qr::new(&link).map_err(|e| CliError::System(e.to_string()))?;
     write(&out, invitation.to_xml().as_bytes())?;
@@ -93,17 +236,13 @@ pub fn run(args: InviteArgs) -> Result<(), CliError> {
         &qr.to_png().map_err(|e| CliError::System(e.to_string()))?,
     )?;
 
-    let expires = invitation.body().expires;
-    println!("Invitation: {}", absolute(&out).display());
-    println!("QR code:    {}", absolute(&qr_path).display());
-    println!(
-        "Expires:    {}",
-        expires.format(&Rfc3339).unwrap_or_default()
-    );
-    println!("Link:       {link}");
-    println!();
-    print!("{}", qr.to_terminal());
-    Ok(())
+    Ok(Written {
+        invitation,
+        out,
+        qr_path,
+        qr,
+        link,
+    })
 }
 
 /// A free UDP port for the candidates. A dry run does not keep it open.

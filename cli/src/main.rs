@@ -12,6 +12,8 @@ mod input;
 mod inspect;
 mod invite;
 mod log_cmd;
+mod join;
+mod live;
 
 use std::process::ExitCode;
 
@@ -40,6 +42,8 @@ struct Cli {
 enum Command {
     /// Ask for help: make an invitation (file, link and QR code) to send to your helper.
     Invite(invite::InviteArgs),
+    /// Give help: connect to the computer that made an invitation.
+    Join(join::JoinArgs),
     /// Show what an invitation file or link says, as one JSON object.
     Inspect(inspect::InspectArgs),
     /// Work with session logs.
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
         Command::Invite(args) => invite::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Log(args) => log_cmd::run(args),
+        Command::Join(args) => join::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -106,7 +106,6 @@ fn bad_names_and_arguments_are_refused() {
         vec!["invite", "--dry-run", "--name", &long],
         vec!["invite", "--dry-run", "--name", "a\u{7}b"],
         vec!["invite", "--dry-run", "--nonsense"],
-        vec!["invite"],
         vec!["frobnicate"],
         vec![],
     ] {

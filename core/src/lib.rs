@@ -13,12 +13,14 @@
 //! - [`log`]: tamper-evident XML session logs.
 //! - [`net`]: the socket layer: connection candidates.
 //! - [`store`]: standing invitations, their secrets kept in the OS keyring.
+//! - [`connect`]: QUIC connections on a LAN and the async driver of a session.
 //!
 //! [`fuzzing`] holds the entry points of the fuzz targets.
 
 #![warn(clippy::unwrap_used)] // Integration tests may unwrap; library code may not.
 
 pub mod auth;
+pub mod connect;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod identity;

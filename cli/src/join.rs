@@ -1,0 +1,151 @@
+//! `lifeline join`: connect to a novice's invitation and help.
+
+use std::path::PathBuf;
+
+use lifeline_core::auth::{HardeningParams, Password, harden};
+use lifeline_core::connect::{SessionIo, run_helper};
+use lifeline_core::log::SessionLog;
+use lifeline_core::proto::Role;
+use lifeline_core::session::SessionConfig;
+use lifeline_core::ticket::{Invitation, MAX_NAME_LEN};
+use time::OffsetDateTime;
+
+use crate::error::CliError;
+use crate::input::read_invitation;
+use crate::live::{self, Input};
+
+const EXAMPLES: &str = "\
+Examples:
+  lifeline join ~/Downloads/invitation.lifeline
+  lifeline join 'lifeline:AQ3x…' --password-file pw.txt --script";
+
+/// Arguments of `lifeline join`.
+#[derive(clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct JoinArgs {
+    /// An invitation file or a lifeline: link.
+    #[arg(value_name = "FILE|LINK")]
+    invitation: String,
+    /// Read the password from this file [default: ask for it on standard input].
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+    /// Your name, as the novice will see it [default: your account's name].
+    #[arg(long)]
+    name: Option<String>,
+    /// Script mode: JSON events on stdout, JSON commands on stdin (see docs/script-mode.md).
+    #[arg(long)]
+    script: bool,
+    /// Folder for the session log [default: Documents/Lifeline Logs].
+    #[arg(long, value_name = "DIR")]
+    log_dir: Option<PathBuf>,
+}
+
+/// Connects and runs the helper's side until the session ends.
+pub fn run(args: JoinArgs) -> Result<(), CliError> {
+    let bytes = read_invitation(&args.invitation)?;
+    let invitation = Invitation::parse(&bytes, OffsetDateTime::now_utc())?;
+    let log_dir = live::log_dir(args.log_dir.clone())?;
+    live::runtime()?.block_on(join(args, invitation, log_dir))
+}
+
+async fn join(args: JoinArgs, invitation: Invitation, log_dir: PathBuf) -> Result<(), CliError> {
+    let script = args.script;
+    let mut lines = live::stdin_lines();
+    let password = match &args.password_file {
+        Some(path) => live::read_password_file(path)?,
+        None => ask_password(&mut lines, script, &invitation).await?,
+    };
+    let hardened = harden(
+        &password,
+        &invitation.body().salt,
+        &HardeningParams::default(),
+    );
+    let log = SessionLog::create(
+        &log_dir,
+        live::log_role(Role::Helper),
+        &invitation.body().id.to_string(),
+        OffsetDateTime::now_utc(),
+    )
+    .map_err(|e| CliError::System(e.to_string()))?;
+    if !script {
+        println!("Connecting to {}… (Ctrl-C to stop)", invitation.body().name);
+        println!("{}", live::HELP);
+    }
+    let (reports, printer) = live::print_reports(script);
+    let io = SessionIo {
+        name: args.name.clone().unwrap_or_else(default_name),
+        commands: live::forward_commands(lines, script),
+        reports,
+        log,
+        config: SessionConfig::default(),
+    };
+    let result = run_helper(&invitation, &hardened, io).await;
+    let _ = printer.await;
+    match result {
+        Ok(outcome) => {
+            if let Some(path) = outcome.log_path {
+                live::emit(
+                    script,
+                    serde_json::json!({"event": "log", "path": path.display().to_string()}),
+                );
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if script {
+                live::emit(true, live::error_event(e.to_string()));
+            }
+            Err(CliError::System(e.to_string()))
+        }
+    }
+}
+
+/// Reads the password from the first line of standard input: the words in interactive mode,
+/// `{"cmd":"password","text":…}` in script mode.
+async fn ask_password(
+    lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+    script: bool,
+    invitation: &Invitation,
+) -> Result<Password, CliError> {
+    if !script {
+        println!(
+            "Type the password that {} read to you:",
+            invitation.body().name
+        );
+    }
+    let line = lines
+        .recv()
+        .await
+        .ok_or_else(|| CliError::Usage("no password given".into()))?;
+    let text = if script {
+        match live::parse_line(&line, true) {
+            Ok(Input::Password(text)) => text,
+            _ => {
+                return Err(CliError::Usage(
+                    "script mode expects {\"cmd\":\"password\",\"text\":…} first, or --password-file"
+                        .into(),
+                ));
+            }
+        }
+    } else {
+        line
+    };
+    Password::parse(&text).map_err(|e| CliError::Usage(e.to_string()))
+}
+
+fn default_name() -> String {
+    let name = whoami::realname();
+    let name = if name.trim().is_empty() {
+        whoami::username()
+    } else {
+        name
+    };
+    let mut name: String = name.trim().chars().filter(|c| !c.is_control()).collect();
+    while name.len() > MAX_NAME_LEN {
+        name.pop();
+    }
+    if name.is_empty() {
+        name.push_str("helper");
+    }
+    name
+}

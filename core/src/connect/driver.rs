@@ -1,0 +1,860 @@
+//! Runs one side of a session over a QUIC connection: the handshake (hello, PAKE), then the
+//! session state machine, file streams and the session log.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+
+use super::{
+    ConnectError, HANDSHAKE_TIMEOUT, NoviceEndpoint, Report, SessionIo, Shared, UserCommand,
+    connect_candidates, exporter, hex, read_message, write_message,
+};
+use crate::auth::{self, AttemptLimiter, HardenedPassword};
+use crate::log::{LogEvent, SessionLog};
+use crate::proto::{self, FrameDecoder, Message, ProtoError, Role};
+use crate::session::{
+    Action, Command, Event, Notification, Session, SessionConfig, State, TransportEvent,
+};
+use crate::ticket::Invitation;
+use crate::transfer::{Incoming, Offer, Outgoing, TransferLimits};
+
+/// How a session run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Why the session ended, in words.
+    pub reason: String,
+    /// The finished session log, if it could be finished.
+    pub log_path: Option<PathBuf>,
+}
+
+/// Progress reports are sent at most every this many bytes (and at the end).
+const PROGRESS_STEP: u64 = 1024 * 1024;
+
+/// The control stream of one connection.
+struct Link {
+    conn: quinn::Connection,
+    send: quinn::SendStream,
+    recv: quinn::RecvStream,
+    decoder: FrameDecoder,
+}
+
+struct Driver {
+    role: Role,
+    name: String,
+    config: SessionConfig,
+    session: Session,
+    commands: mpsc::UnboundedReceiver<UserCommand>,
+    reports: mpsc::UnboundedSender<Report>,
+    log: Option<SessionLog>,
+    log_failed: bool,
+    prev_state: State,
+    /// The peer's file offers, by id.
+    offers: HashMap<u64, Offer>,
+    /// Files we offered and the peer has not answered yet.
+    outgoing: HashMap<u64, Outgoing>,
+    /// Names of the files we offered.
+    sent_names: HashMap<u64, String>,
+    /// Accepted files waiting for (or receiving) their stream.
+    incoming: Shared<HashMap<u64, Incoming>>,
+    next_id: u64,
+    file_tx: mpsc::UnboundedSender<Report>,
+    file_rx: mpsc::UnboundedReceiver<Report>,
+}
+
+/// Why a handshake did not lead to a session.
+enum HandshakeEnd {
+    /// The password was wrong; the attempt is recorded and reported.
+    WrongPassword,
+    /// Something else went wrong.
+    Failed(ConnectError),
+}
+
+impl From<ConnectError> for HandshakeEnd {
+    fn from(error: ConnectError) -> Self {
+        Self::Failed(error)
+    }
+}
+
+impl From<ProtoError> for HandshakeEnd {
+    fn from(error: ProtoError) -> Self {
+        Self::Failed(error.into())
+    }
+}
+
+/// The novice's side: waits for helpers on `endpoint` until one session ends, the invitation
+/// expires, the novice disconnects, or too many wrong passwords close the invitation.
+pub async fn run_novice(
+    endpoint: &NoviceEndpoint,
+    invitation: &Invitation,
+    password: &HardenedPassword,
+    io: SessionIo,
+) -> Result<Outcome, ConnectError> {
+    let mut driver = Driver::new(Role::Novice, io);
+    driver.log(LogEvent::InvitationOpened {
+        id: invitation.body().id.to_string(),
+    });
+    let mut limiter = AttemptLimiter::default();
+    let expires = invitation.body().expires;
+    let mut expired = false;
+    loop {
+        driver.drain(None, false).await;
+        if driver.session.state() == State::Ended {
+            break;
+        }
+        let remaining = expires - OffsetDateTime::now_utc();
+        if remaining <= time::Duration::ZERO {
+            expired = true;
+            break;
+        }
+        let remaining = std::time::Duration::try_from(remaining).unwrap_or_default();
+        tokio::select! {
+            incoming = endpoint.endpoint.accept() => {
+                let Some(incoming) = incoming else { break };
+                let addr = incoming.remote_address();
+                driver.log(LogEvent::IncomingAddress { addr: addr.to_string() });
+                if invitation.is_expired(OffsetDateTime::now_utc()) {
+                    incoming.refuse();
+                    continue;
+                }
+                let conn = match tokio::time::timeout(HANDSHAKE_TIMEOUT, incoming).await {
+                    Ok(Ok(conn)) => conn,
+                    Ok(Err(e)) => {
+                        driver.error(format!("a connection from {addr} failed: {e}"));
+                        continue;
+                    }
+                    Err(_) => {
+                        driver.error(format!("a connection from {addr} did not complete"));
+                        continue;
+                    }
+                };
+                driver.handle(Event::Transport(TransportEvent::PeerConnected));
+                driver.drain(None, false).await;
+                match driver.novice_handshake(&conn, invitation, password, &mut limiter).await {
+                    Ok(mut link) => {
+                        driver.run_session(&mut link).await;
+                        break;
+                    }
+                    Err(HandshakeEnd::WrongPassword) => {
+                        if limiter.is_closed() {
+                            driver.log(LogEvent::InvitationClosed {
+                                reason: "too many wrong passwords".into(),
+                            });
+                        }
+                    }
+                    Err(HandshakeEnd::Failed(e)) => {
+                        conn.close(1u32.into(), b"handshake failed");
+                        driver.error(format!("a connection from {addr} failed: {e}"));
+                        driver.session = Session::new(Role::Novice, driver.config, Instant::now());
+                        driver.prev_state = State::Waiting;
+                    }
+                }
+            }
+            command = driver.commands.recv() => match command {
+                Some(UserCommand::Session(command)) => driver.handle(Event::Local(command)),
+                Some(_) => driver.error("no helper is connected yet".into()),
+                None => driver.handle(Event::Local(Command::Disconnect)),
+            },
+            () = tokio::time::sleep(remaining) => {}
+        }
+    }
+    if expired {
+        let reason = "the invitation expired".to_owned();
+        driver.log(LogEvent::InvitationClosed {
+            reason: "expired".into(),
+        });
+        driver.notify(Notification::StateChanged {
+            state: State::Ended,
+            reason: Some(reason),
+        });
+    }
+    let reason = driver
+        .session
+        .end_reason()
+        .unwrap_or("the invitation expired")
+        .to_owned();
+    Ok(driver.finish(reason))
+}
+
+/// The helper's side: connects to the invitation's candidates, authenticates with the
+/// password and runs the session until it ends.
+pub async fn run_helper(
+    invitation: &Invitation,
+    password: &HardenedPassword,
+    io: SessionIo,
+) -> Result<Outcome, ConnectError> {
+    let mut driver = Driver::new(Role::Helper, io);
+    driver.log(LogEvent::InvitationOpened {
+        id: invitation.body().id.to_string(),
+    });
+    let (endpoint, conn) = match connect_candidates(invitation).await {
+        Ok(connected) => connected,
+        Err(e) => {
+            driver.log(LogEvent::Error {
+                message: e.to_string(),
+            });
+            driver.finish(e.to_string());
+            return Err(e);
+        }
+    };
+    driver.log(LogEvent::IncomingAddress {
+        addr: conn.remote_address().to_string(),
+    });
+    let result = match driver.helper_handshake(&conn, invitation, password).await {
+        Ok(Some(mut link)) => {
+            driver.run_session(&mut link).await;
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => {
+            conn.close(1u32.into(), b"handshake failed");
+            driver.log(LogEvent::Error {
+                message: e.to_string(),
+            });
+            Err(e)
+        }
+    };
+    endpoint.close(0u32.into(), b"bye");
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), endpoint.wait_idle()).await;
+    let reason = driver
+        .session
+        .end_reason()
+        .unwrap_or("the connection failed")
+        .to_owned();
+    let outcome = driver.finish(reason);
+    result.map(|()| outcome)
+}
+
+fn expect_pake(message: Message) -> Result<Vec<u8>, ProtoError> {
+    match message {
+        Message::Pake { message } => Ok(message),
+        other => Err(unexpected("pake", &other)),
+    }
+}
+
+fn expect_confirm(message: Message) -> Result<[u8; 32], ProtoError> {
+    match message {
+        Message::PakeConfirm { mac } => Ok(mac),
+        other => Err(unexpected("pake_confirm", &other)),
+    }
+}
+
+fn unexpected(wanted: &str, got: &Message) -> ProtoError {
+    ProtoError::Malformed(format!("expected {wanted} but got {}", got.kind()))
+}
+
+impl Driver {
+    fn new(role: Role, io: SessionIo) -> Self {
+        let (file_tx, file_rx) = mpsc::unbounded_channel();
+        let session = Session::new(role, io.config, Instant::now());
+        let prev_state = session.state();
+        Self {
+            role,
+            name: io.name,
+            config: io.config,
+            session,
+            commands: io.commands,
+            reports: io.reports,
+            log: Some(io.log),
+            log_failed: false,
+            prev_state,
+            offers: HashMap::new(),
+            outgoing: HashMap::new(),
+            sent_names: HashMap::new(),
+            incoming: Arc::new(Mutex::new(HashMap::new())),
+            next_id: match role {
+                Role::Novice => 1,
+                Role::Helper => 2,
+            },
+            file_tx,
+            file_rx,
+        }
+    }
+
+    fn handle(&mut self, event: Event) {
+        self.session.handle(event, Instant::now());
+    }
+
+    fn log(&mut self, event: LogEvent) {
+        let Some(log) = &mut self.log else { return };
+        if let Err(e) = log.append(event, OffsetDateTime::now_utc())
+            && !self.log_failed
+        {
+            self.log_failed = true;
+            let _ = self
+                .reports
+                .send(Report::Error(format!("cannot write the session log: {e}")));
+        }
+    }
+
+    fn error(&mut self, message: String) {
+        tracing::warn!(%message);
+        self.log(LogEvent::Error {
+            message: message.clone(),
+        });
+        let _ = self.reports.send(Report::Error(message));
+    }
+
+    fn finish(&mut self, reason: String) -> Outcome {
+        let dropped = self.session.dropped_input();
+        if dropped > 0 {
+            self.log(LogEvent::InputRefused { count: dropped });
+        }
+        let log_path = self.log.take().and_then(|log| log.finish().ok());
+        Outcome { reason, log_path }
+    }
+
+    fn file_name(&self, id: u64) -> String {
+        self.offers
+            .get(&id)
+            .map(|o| o.name.clone())
+            .or_else(|| self.sent_names.get(&id).cloned())
+            .unwrap_or_else(|| format!("file {id}"))
+    }
+
+    /// Logs a notification and passes it to the user interface.
+    fn notify(&mut self, notification: Notification) {
+        match &notification {
+            Notification::StateChanged { state, reason } => {
+                if *state == State::ScreenSharing && self.prev_state == State::AwaitingConsent {
+                    self.log(LogEvent::ConsentGranted);
+                }
+                if *state == State::Ended {
+                    let reason = reason.clone().unwrap_or_default();
+                    if self.prev_state == State::AwaitingConsent && reason.contains("declined") {
+                        self.log(LogEvent::ConsentDenied);
+                    }
+                    self.log(LogEvent::ConnectionEnded { reason });
+                }
+                self.prev_state = *state;
+            }
+            Notification::ControlRequested => self.log(LogEvent::ControlRequested),
+            Notification::ControlGranted => {
+                self.log(LogEvent::ControlGranted);
+                self.log(LogEvent::ControlStarted);
+            }
+            Notification::ControlDenied => self.log(LogEvent::ControlDenied),
+            Notification::ControlEnded { reason } => self.log(LogEvent::ControlEnded {
+                reason: reason.as_str().to_owned(),
+            }),
+            Notification::Chat { from, text } => self.log(LogEvent::Chat {
+                from: from.as_str().to_owned(),
+                text: text.clone(),
+            }),
+            Notification::FileOffered {
+                from,
+                id,
+                name,
+                size,
+                sha256,
+            } => {
+                if *from != self.role {
+                    self.offers.insert(
+                        *id,
+                        Offer {
+                            id: *id,
+                            name: name.clone(),
+                            size: *size,
+                            sha256: *sha256,
+                        },
+                    );
+                }
+                self.log(LogEvent::FileOffered {
+                    from: from.as_str().to_owned(),
+                    name: name.clone(),
+                    size: *size,
+                });
+            }
+            Notification::FileAccepted { id } => {
+                let name = self.file_name(*id);
+                self.log(LogEvent::FileAccepted { name });
+            }
+            Notification::FileDeclined { id } => {
+                let name = self.file_name(*id);
+                self.log(LogEvent::FileDeclined { name });
+            }
+            Notification::FileCancelled { id } => {
+                let name = self.file_name(*id);
+                self.log(LogEvent::FileFailed {
+                    name,
+                    reason: "cancelled".into(),
+                });
+            }
+            Notification::BandwidthChanged { preset } => self.log(LogEvent::BandwidthChanged {
+                preset: preset.as_str().to_owned(),
+            }),
+            Notification::Paused => self.log(LogEvent::Paused),
+            Notification::Resumed => self.log(LogEvent::Resumed),
+            Notification::Refused { what, reason } => self.log(LogEvent::Error {
+                message: format!("refused {what}: {reason}"),
+            }),
+            Notification::ConnectRequest { .. }
+            | Notification::SafetyCode { .. }
+            | Notification::KeyframeRequested => {}
+        }
+        let _ = self.reports.send(Report::Notification(notification));
+    }
+
+    /// Carries out the session's actions. On `Close`, closes the connection: at once if
+    /// nothing was sent, otherwise after the peer closed it or two seconds passed (so that a
+    /// farewell message arrives), or at once if `link` is `None`.
+    async fn drain(&mut self, mut link: Option<&mut Link>, mut sent: bool) {
+        let mut close = None;
+        while let Some(action) = self.session.poll_action() {
+            match action {
+                Action::Send(message) => {
+                    if let Some(link) = link.as_deref_mut() {
+                        sent = true;
+                        if let Err(e) = write_message(&mut link.send, &message).await {
+                            tracing::debug!(error = %e, kind = message.kind(), "send failed");
+                        }
+                    }
+                }
+                Action::Notify(notification) => self.notify(notification),
+                // Input injection arrives with the `host` module; nothing to inject into yet.
+                Action::InjectInput(_) => {}
+                Action::Close { reason } => close = Some(reason),
+            }
+        }
+        if let (Some(reason), Some(link)) = (close, link) {
+            let _ = link.send.finish();
+            if sent {
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(2), link.conn.closed())
+                    .await;
+            }
+            let reason: Vec<u8> = reason.bytes().take(256).collect();
+            link.conn.close(0u32.into(), &reason);
+        }
+    }
+
+    async fn open_link(
+        &mut self,
+        conn: &quinn::Connection,
+        accept: bool,
+    ) -> Result<Link, ConnectError> {
+        let streams = if accept {
+            tokio::time::timeout(HANDSHAKE_TIMEOUT, conn.accept_bi()).await
+        } else {
+            tokio::time::timeout(HANDSHAKE_TIMEOUT, conn.open_bi()).await
+        };
+        let (send, recv) = streams
+            .map_err(|_| ConnectError::Timeout)?
+            .map_err(|e| ConnectError::Connection(e.to_string()))?;
+        Ok(Link {
+            conn: conn.clone(),
+            send,
+            recv,
+            decoder: FrameDecoder::new(),
+        })
+    }
+
+    /// Hello exchange; returns the peer's name.
+    async fn hello(&mut self, link: &mut Link) -> Result<String, ConnectError> {
+        write_message(&mut link.send, &proto::hello(self.name.clone(), self.role)).await?;
+        let message = read_message(&mut link.recv, &mut link.decoder).await?;
+        let (peer_name, peer_role) = proto::check_hello(&message)?;
+        if peer_role == self.role {
+            return Err(ConnectError::SameRole(peer_role));
+        }
+        Ok(peer_name)
+    }
+
+    async fn novice_handshake(
+        &mut self,
+        conn: &quinn::Connection,
+        invitation: &Invitation,
+        password: &HardenedPassword,
+        limiter: &mut AttemptLimiter,
+    ) -> Result<Link, HandshakeEnd> {
+        let mut link = self.open_link(conn, true).await?;
+        let peer_name = self.hello(&mut link).await?;
+        let exporter = exporter(conn, invitation)?;
+        let id = invitation.body().id.0;
+        let (handshake, own) = auth::Handshake::start(auth::Role::Novice, password, &id, &exporter);
+        write_message(&mut link.send, &Message::Pake { message: own }).await?;
+        let peer = expect_pake(read_message(&mut link.recv, &mut link.decoder).await?)?;
+        let received = handshake.receive_pake(&peer);
+        let peer_mac = expect_confirm(read_message(&mut link.recv, &mut link.decoder).await?)?;
+        let verified =
+            received.and_then(|(confirmer, mac)| Ok((confirmer.verify(&peer_mac)?, mac)));
+        match verified {
+            Ok((secrets, mac)) => {
+                write_message(&mut link.send, &Message::PakeConfirm { mac }).await?;
+                let accepted = Message::AuthResult {
+                    accepted: true,
+                    attempts_left: limiter.attempts_left(),
+                };
+                write_message(&mut link.send, &accepted).await?;
+                self.log(LogEvent::ConnectionEstablished {
+                    peer_name: peer_name.clone(),
+                });
+                self.handle(Event::Transport(TransportEvent::Authenticated {
+                    peer_name,
+                    safety_code: secrets.safety_code(),
+                }));
+                Ok(link)
+            }
+            Err(error) => {
+                tracing::info!(%error, "authentication failed");
+                let outcome = limiter.record_failure();
+                let refused = Message::AuthResult {
+                    accepted: false,
+                    attempts_left: outcome.attempts_left,
+                };
+                write_message(&mut link.send, &refused).await?;
+                self.log(LogEvent::WrongPassword {
+                    attempts_left: outcome.attempts_left,
+                });
+                self.handle(Event::Transport(TransportEvent::AuthFailed {
+                    attempts_left: outcome.attempts_left,
+                }));
+                self.drain(Some(&mut link), true).await;
+                Err(HandshakeEnd::WrongPassword)
+            }
+        }
+    }
+
+    /// Returns the link once authenticated, `None` after a wrong password.
+    async fn helper_handshake(
+        &mut self,
+        conn: &quinn::Connection,
+        invitation: &Invitation,
+        password: &HardenedPassword,
+    ) -> Result<Option<Link>, ConnectError> {
+        let mut link = self.open_link(conn, false).await?;
+        let peer_name = self.hello(&mut link).await?;
+        let exporter = exporter(conn, invitation)?;
+        let id = invitation.body().id.0;
+        let (handshake, own) = auth::Handshake::start(auth::Role::Helper, password, &id, &exporter);
+        write_message(&mut link.send, &Message::Pake { message: own }).await?;
+        let peer = expect_pake(read_message(&mut link.recv, &mut link.decoder).await?)?;
+        let (confirmer, mac) = handshake.receive_pake(&peer)?;
+        write_message(&mut link.send, &Message::PakeConfirm { mac }).await?;
+        let peer_mac = match read_message(&mut link.recv, &mut link.decoder).await? {
+            Message::AuthResult {
+                accepted: false,
+                attempts_left,
+            } => {
+                self.log(LogEvent::WrongPassword { attempts_left });
+                self.handle(Event::Transport(TransportEvent::AuthFailed {
+                    attempts_left,
+                }));
+                self.drain(Some(&mut link), false).await;
+                return Ok(None);
+            }
+            other => expect_confirm(other)?,
+        };
+        let secrets = confirmer.verify(&peer_mac)?;
+        match read_message(&mut link.recv, &mut link.decoder).await? {
+            Message::AuthResult { accepted: true, .. } => {}
+            other => return Err(unexpected("auth_result", &other).into()),
+        }
+        self.log(LogEvent::ConnectionEstablished {
+            peer_name: peer_name.clone(),
+        });
+        self.handle(Event::Transport(TransportEvent::Authenticated {
+            peer_name,
+            safety_code: secrets.safety_code(),
+        }));
+        Ok(Some(link))
+    }
+
+    /// Runs the authenticated session until it ends.
+    async fn run_session(&mut self, link: &mut Link) {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            self.drain(Some(link), false).await;
+            if self.session.state() == State::Ended {
+                return;
+            }
+            let deadline = self
+                .session
+                .poll_timeout()
+                .map(tokio::time::Instant::from_std)
+                .unwrap_or_else(|| {
+                    tokio::time::Instant::now() + std::time::Duration::from_secs(3600)
+                });
+            tokio::select! {
+                read = link.recv.read(&mut buf) => match read {
+                    Ok(Some(n)) => {
+                        link.decoder.push(&buf[..n]);
+                        self.decode(link);
+                    }
+                    Ok(None) => self.lost("the other side closed the control stream".into()),
+                    Err(e) => self.lost(e.to_string()),
+                },
+                command = self.commands.recv() => match command {
+                    Some(command) => self.on_command(command),
+                    None => self.handle(Event::Local(Command::Disconnect)),
+                },
+                uni = link.conn.accept_uni() => match uni {
+                    Ok(stream) => self.spawn_receive(stream),
+                    Err(e) => self.lost(e.to_string()),
+                },
+                Some(report) = self.file_rx.recv() => self.on_file_report(report),
+                () = tokio::time::sleep_until(deadline) => self.session.handle_timeout(Instant::now()),
+            }
+        }
+    }
+
+    fn lost(&mut self, reason: String) {
+        self.handle(Event::Transport(TransportEvent::ConnectionLost { reason }));
+    }
+
+    /// Handles every complete message buffered; a decode error ends the session.
+    fn decode(&mut self, link: &mut Link) {
+        loop {
+            match link.decoder.next() {
+                Ok(Some(message)) => self.on_remote(message, &link.conn),
+                Ok(None) => return,
+                Err(e) => {
+                    let message = format!("the other side sent an invalid message: {e}");
+                    self.error(message.clone());
+                    self.lost(message);
+                    return;
+                }
+            }
+            if self.session.state() == State::Ended {
+                return;
+            }
+        }
+    }
+
+    fn on_remote(&mut self, message: Message, conn: &quinn::Connection) {
+        let mut accepted = None;
+        match &message {
+            Message::FileAccept { id } => accepted = self.outgoing.remove(id),
+            Message::FileDecline { id } => {
+                self.outgoing.remove(id);
+            }
+            Message::FileCancel { id } => {
+                self.outgoing.remove(id);
+                self.offers.remove(id);
+                if let Ok(mut incoming) = self.incoming.lock() {
+                    incoming.remove(id);
+                }
+            }
+            _ => {}
+        }
+        self.handle(Event::Remote(message));
+        if let Some(outgoing) = accepted
+            && self.session.state().is_sharing()
+        {
+            self.spawn_send(conn.clone(), outgoing);
+        }
+    }
+
+    fn on_command(&mut self, command: UserCommand) {
+        match command {
+            UserCommand::Session(command) => {
+                if let Command::DeclineFile { id } = &command {
+                    self.offers.remove(id);
+                }
+                self.handle(Event::Local(command));
+            }
+            UserCommand::SendFile(path) => {
+                let id = self.next_id;
+                self.next_id += 2;
+                match Outgoing::open(id, &path) {
+                    Ok(outgoing) => {
+                        let offer = outgoing.offer().clone();
+                        if self.session.state().is_sharing() {
+                            self.outgoing.insert(id, outgoing);
+                            self.sent_names.insert(id, offer.name.clone());
+                        }
+                        self.handle(Event::Local(Command::OfferFile {
+                            id,
+                            name: offer.name,
+                            size: offer.size,
+                            sha256: offer.sha256,
+                        }));
+                    }
+                    Err(e) => self.error(e.to_string()),
+                }
+            }
+            UserCommand::AcceptFile { id, dir } => {
+                let Some(offer) = self.offers.get(&id).cloned() else {
+                    self.error(format!("there is no file offer {id} to accept"));
+                    return;
+                };
+                if !self.session.state().is_sharing() {
+                    self.handle(Event::Local(Command::AcceptFile { id }));
+                    return;
+                }
+                match Incoming::accept(offer, &dir, TransferLimits::default()) {
+                    Ok(incoming) => {
+                        if let Ok(mut map) = self.incoming.lock() {
+                            map.insert(id, incoming);
+                        }
+                        self.handle(Event::Local(Command::AcceptFile { id }));
+                    }
+                    Err(e) => {
+                        self.error(e.to_string());
+                        self.offers.remove(&id);
+                        self.handle(Event::Local(Command::DeclineFile { id }));
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_file_report(&mut self, report: Report) {
+        match &report {
+            Report::FileSent { name, .. } => self.log(LogEvent::FileSent { name: name.clone() }),
+            Report::FileDone {
+                id,
+                name,
+                path,
+                sha256,
+            } => {
+                self.offers.remove(id);
+                self.log(LogEvent::FileReceived {
+                    name: name.clone(),
+                    path: path.display().to_string(),
+                    sha256: sha256.clone(),
+                });
+            }
+            Report::FileFailed { id, name, reason } => {
+                self.offers.remove(id);
+                self.log(LogEvent::FileFailed {
+                    name: name.clone(),
+                    reason: reason.clone(),
+                });
+            }
+            _ => {}
+        }
+        let _ = self.reports.send(report);
+    }
+
+    fn spawn_send(&self, conn: quinn::Connection, mut outgoing: Outgoing) {
+        let tx = self.file_tx.clone();
+        tokio::spawn(async move {
+            let offer = outgoing.offer().clone();
+            let fail = |reason: String| Report::FileFailed {
+                id: offer.id,
+                name: offer.name.clone(),
+                reason,
+            };
+            let mut stream = match conn.open_uni().await {
+                Ok(stream) => stream,
+                Err(e) => {
+                    let _ = tx.send(fail(e.to_string()));
+                    return;
+                }
+            };
+            if let Err(e) = stream.write_all(&offer.id.to_be_bytes()).await {
+                let _ = tx.send(fail(e.to_string()));
+                return;
+            }
+            let mut reported = 0;
+            loop {
+                let chunk = match outgoing.next_chunk() {
+                    Ok(Some(chunk)) => chunk,
+                    Ok(None) => break,
+                    Err(e) => {
+                        let _ = stream.reset(1u32.into());
+                        let _ = tx.send(fail(e.to_string()));
+                        return;
+                    }
+                };
+                if let Err(e) = stream.write_all(chunk).await {
+                    let _ = tx.send(fail(e.to_string()));
+                    return;
+                }
+                let progress = outgoing.progress();
+                if progress.bytes - reported >= PROGRESS_STEP || progress.is_complete() {
+                    reported = progress.bytes;
+                    let _ = tx.send(Report::FileProgress {
+                        id: offer.id,
+                        bytes: progress.bytes,
+                        total: progress.total,
+                    });
+                }
+            }
+            let _ = stream.finish();
+            let _ = stream.stopped().await;
+            let _ = tx.send(Report::FileSent {
+                id: offer.id,
+                name: offer.name.clone(),
+            });
+        });
+    }
+
+    fn spawn_receive(&self, mut stream: quinn::RecvStream) {
+        let tx = self.file_tx.clone();
+        let incoming = self.incoming.clone();
+        tokio::spawn(async move {
+            let mut header = [0u8; 8];
+            if stream.read_exact(&mut header).await.is_err() {
+                return;
+            }
+            let id = u64::from_be_bytes(header);
+            let file = incoming.lock().ok().and_then(|mut map| map.remove(&id));
+            let Some(mut file) = file else {
+                let _ = stream.stop(1u32.into());
+                let _ = tx.send(Report::Error(format!(
+                    "the other side sent file {id}, which was not accepted"
+                )));
+                return;
+            };
+            let offer = file.offer().clone();
+            let fail = |reason: String| Report::FileFailed {
+                id,
+                name: offer.name.clone(),
+                reason,
+            };
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut reported = 0;
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(Some(n)) => match file.write_chunk(&buf[..n]) {
+                        Ok(progress) => {
+                            if progress.bytes - reported >= PROGRESS_STEP || progress.is_complete()
+                            {
+                                reported = progress.bytes;
+                                let _ = tx.send(Report::FileProgress {
+                                    id,
+                                    bytes: progress.bytes,
+                                    total: progress.total,
+                                });
+                            }
+                        }
+                        Err(e) => {
+                            let _ = stream.stop(1u32.into());
+                            let _ = tx.send(fail(e.to_string()));
+                            return;
+                        }
+                    },
+                    Ok(None) => break,
+                    Err(e) => {
+                        let _ = tx.send(fail(e.to_string()));
+                        return;
+                    }
+                }
+            }
+            if file.progress().bytes == 0 {
+                let _ = tx.send(Report::FileProgress {
+                    id,
+                    bytes: 0,
+                    total: offer.size,
+                });
+            }
+            match file.finish() {
+                Ok(path) => {
+                    let _ = tx.send(Report::FileDone {
+                        id,
+                        name: offer.name.clone(),
+                        path,
+                        sha256: hex(&offer.sha256),
+                    });
+                }
+                Err(e) => {
+                    let _ = tx.send(fail(e.to_string()));
+                }
+            }
+        });
+    }
+}

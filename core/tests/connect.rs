@@ -1,0 +1,271 @@
+//! `connect` on loopback, in one process: certificate pinning and hostile wire input.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use lifeline_core::auth::{self, HardeningParams, Password, harden};
+use lifeline_core::connect::{
+    NoviceEndpoint, Report, SessionIo, UserCommand, connect_candidates, run_novice,
+};
+use lifeline_core::identity::Identity;
+use lifeline_core::log::{self, SessionLog};
+use lifeline_core::proto::{self, FrameDecoder, Message};
+use lifeline_core::session::{Command, Notification, SessionConfig, State};
+use lifeline_core::ticket::{Candidate, CandidateKind, Invitation, InvitationBody};
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn invitation(signer: &Identity, pinned: &Identity, addr: SocketAddr) -> Invitation {
+    let body = InvitationBody::new(
+        "Rose".into(),
+        vec![Candidate {
+            kind: CandidateKind::Host,
+            addr,
+        }],
+        None,
+        pinned.fingerprint(),
+        OffsetDateTime::now_utc(),
+        time::Duration::hours(1),
+    )
+    .unwrap();
+    Invitation::sign(body, signer.signing_key()).unwrap()
+}
+
+struct Novice {
+    commands: mpsc::UnboundedSender<UserCommand>,
+    reports: mpsc::UnboundedReceiver<Report>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Runs the novice's side on `endpoint` in the background.
+fn start_novice(
+    endpoint: NoviceEndpoint,
+    invitation: Invitation,
+    password: &str,
+    dir: &std::path::Path,
+) -> Novice {
+    let hardened = harden(
+        &Password::parse(password).unwrap(),
+        &invitation.body().salt,
+        &HardeningParams::default(),
+    );
+    let log = SessionLog::create(
+        dir,
+        log::Role::Novice,
+        &invitation.body().id.to_string(),
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let (commands, command_rx) = mpsc::unbounded_channel();
+    let (report_tx, reports) = mpsc::unbounded_channel();
+    let io = SessionIo {
+        name: "Rose".into(),
+        commands: command_rx,
+        reports: report_tx,
+        log,
+        config: SessionConfig::default(),
+    };
+    let task = tokio::spawn(async move {
+        let _ = run_novice(&endpoint, &invitation, &hardened, io).await;
+    });
+    Novice {
+        commands,
+        reports,
+        task,
+    }
+}
+
+async fn next_report(
+    reports: &mut mpsc::UnboundedReceiver<Report>,
+    pred: impl Fn(&Report) -> bool,
+) -> Report {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let report = reports.recv().await.expect("novice still running");
+            if pred(&report) {
+                return report;
+            }
+        }
+    })
+    .await
+    .expect("report in time")
+}
+
+#[tokio::test]
+async fn a_computer_with_another_certificate_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = Identity::generate().unwrap();
+    let impostor = Identity::generate().unwrap();
+    let endpoint = NoviceEndpoint::bind(&impostor, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = endpoint.local_addr().unwrap();
+    let invitation = invitation(&real, &real, addr);
+    let novice = start_novice(endpoint, invitation.clone(), "a b", dir.path());
+    let error = connect_candidates(&invitation).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!("the computer at {addr} is not the one that made this invitation")
+    );
+    novice.task.abort();
+}
+
+async fn read(recv: &mut quinn::RecvStream, decoder: &mut FrameDecoder) -> Message {
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some(message) = decoder.next().unwrap() {
+                return message;
+            }
+            let n = recv.read(&mut buf).await.unwrap().expect("stream open");
+            decoder.push(&buf[..n]);
+        }
+    })
+    .await
+    .expect("message in time")
+}
+
+#[tokio::test]
+async fn an_oversized_frame_ends_the_session_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let identity = Identity::generate().unwrap();
+    let endpoint = NoviceEndpoint::bind(&identity, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let invitation = invitation(&identity, &identity, endpoint.local_addr().unwrap());
+    let mut novice = start_novice(endpoint, invitation.clone(), "open sesame", dir.path());
+
+    // A hand-made helper: correct handshake, then a hostile frame.
+    let (_endpoint, conn) = connect_candidates(&invitation).await.unwrap();
+    let (mut send, mut recv) = conn.open_bi().await.unwrap();
+    let mut decoder = FrameDecoder::new();
+    let write = |m: &Message| proto::encode(m).unwrap();
+    send.write_all(&write(&proto::hello("Mallory", proto::Role::Helper)))
+        .await
+        .unwrap();
+    proto::check_hello(&read(&mut recv, &mut decoder).await).unwrap();
+    let mut exporter = [0u8; auth::EXPORTER_LEN];
+    conn.export_keying_material(&mut exporter, auth::EXPORTER_LABEL, &invitation.body().id.0)
+        .unwrap();
+    let hardened = harden(
+        &Password::parse("open sesame").unwrap(),
+        &invitation.body().salt,
+        &HardeningParams::default(),
+    );
+    let (handshake, pake) = auth::Handshake::start(
+        auth::Role::Helper,
+        &hardened,
+        &invitation.body().id.0,
+        &exporter,
+    );
+    send.write_all(&write(&Message::Pake { message: pake }))
+        .await
+        .unwrap();
+    let Message::Pake { message } = read(&mut recv, &mut decoder).await else {
+        panic!("expected pake")
+    };
+    let (confirmer, mac) = handshake.receive_pake(&message).unwrap();
+    send.write_all(&write(&Message::PakeConfirm { mac }))
+        .await
+        .unwrap();
+    let Message::PakeConfirm { mac } = read(&mut recv, &mut decoder).await else {
+        panic!("expected the novice's confirmation")
+    };
+    let code = confirmer.verify(&mac).unwrap().safety_code();
+    assert!(matches!(
+        read(&mut recv, &mut decoder).await,
+        Message::AuthResult { accepted: true, .. }
+    ));
+    let request = next_report(&mut novice.reports, |r| {
+        matches!(r, Report::Notification(Notification::ConnectRequest { .. }))
+    })
+    .await;
+    assert_eq!(
+        request,
+        Report::Notification(Notification::ConnectRequest {
+            helper: "Mallory".into(),
+            safety_code: code,
+        })
+    );
+    novice
+        .commands
+        .send(UserCommand::Session(Command::Approve))
+        .unwrap();
+    assert_eq!(read(&mut recv, &mut decoder).await, Message::ConsentGranted);
+
+    send.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
+    let Report::Error(message) =
+        next_report(&mut novice.reports, |r| matches!(r, Report::Error(_))).await
+    else {
+        unreachable!()
+    };
+    assert!(
+        message.starts_with("the other side sent an invalid message: frame of 4294967295 bytes"),
+        "{message}"
+    );
+    let ended = next_report(&mut novice.reports, |r| {
+        matches!(
+            r,
+            Report::Notification(Notification::StateChanged {
+                state: State::Ended,
+                ..
+            })
+        )
+    })
+    .await;
+    assert!(
+        format!("{ended:?}").contains("invalid message"),
+        "{ended:?}"
+    );
+    tokio::time::timeout(WAIT, novice.task)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_expired_invitation_stops_waiting_and_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let identity = Identity::generate().unwrap();
+    let endpoint = NoviceEndpoint::bind(&identity, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = endpoint.local_addr().unwrap();
+    let body = InvitationBody::new(
+        "Rose".into(),
+        vec![Candidate {
+            kind: CandidateKind::Host,
+            addr,
+        }],
+        None,
+        identity.fingerprint(),
+        OffsetDateTime::now_utc(),
+        time::Duration::seconds(2),
+    )
+    .unwrap();
+    let invitation = Invitation::sign(body, identity.signing_key()).unwrap();
+    let mut novice = start_novice(endpoint, invitation, "a b", dir.path());
+    let ended = next_report(&mut novice.reports, |r| {
+        matches!(
+            r,
+            Report::Notification(Notification::StateChanged {
+                state: State::Ended,
+                ..
+            })
+        )
+    })
+    .await;
+    assert_eq!(
+        ended,
+        Report::Notification(Notification::StateChanged {
+            state: State::Ended,
+            reason: Some("the invitation expired".into()),
+        })
+    );
+    tokio::time::timeout(WAIT, novice.task)
+        .await
+        .unwrap()
+        .unwrap();
+    let logs: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(logs.len(), 1);
+    let path = logs[0].as_ref().unwrap().path();
+    assert!(log::verify(&path).unwrap().is_intact());
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("event=\"invitation_closed\""), "{text}");
+}
