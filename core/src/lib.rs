@@ -12,6 +12,7 @@
 //!   placement.
 //! - [`log`]: tamper-evident XML session logs.
 //! - [`net`]: the socket layer: connection candidates.
+//! - `media` (feature `media`): damage detection, colour conversion, H.264 encode/decode.
 //!
 //! [`fuzzing`] holds the entry points of the fuzz targets.
 
@@ -22,6 +23,8 @@ pub mod auth;
 pub mod fuzzing;
 pub mod identity;
 pub mod log;
+#[cfg(feature = "media")]
+pub mod media;
 pub mod net;
 pub mod proto;
 mod role;
