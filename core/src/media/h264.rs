@@ -2,8 +2,8 @@
 
 use openh264::decoder::Decoder;
 use openh264::encoder::{
-    BitRate, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, RateControlMode,
-    UsageType,
+    BitRate, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, QpRange,
+    RateControlMode, UsageType,
 };
 use openh264::formats::YUVSource;
 
@@ -101,8 +101,26 @@ impl OpenH264Encoder {
             // We decide ourselves (from damage) which frames to encode; a frame we send must
             // not be dropped by the rate control, or its change would never reach the helper.
             .skip_frames(false)
+            .qp(QpRange::new(MIN_QP, max_qp(self.settings.bitrate)))
+            // Neither is supported for screen content; openh264 warns if they are on.
+            .adaptive_quantization(false)
+            .background_detection(false)
             // Keyframes only on request: a helper that lost data asks for one.
             .intra_frame_period(IntraFramePeriod::auto())
+    }
+}
+
+/// The finest quantiser used (openh264 replaces a minimum of 0 with its own screen range).
+const MIN_QP: u8 = 12;
+
+/// The coarsest quantiser allowed at a bitrate: text must stay readable, so on slow links
+/// frames get bigger (and take longer) rather than blurrier.
+fn max_qp(bitrate: u32) -> u8 {
+    match bitrate {
+        4_000_000.. => 15,
+        1_000_000.. => 26,
+        200_000.. => 32,
+        _ => 36,
     }
 }
 

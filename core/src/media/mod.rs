@@ -231,7 +231,8 @@ pub trait VideoDecoder {
 pub fn psnr(a: &Frame, b: &Frame) -> f64 {
     let width = a.width.min(b.width);
     let height = a.height.min(b.height);
-    let luma = |p: &[u8]| 0.114 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.299 * f64::from(p[2]);
+    let luma =
+        |p: &[u8]| 0.114 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.299 * f64::from(p[2]);
     let mut sum = 0.0;
     for y in 0..height {
         let (ra, rb) = (a.row(y), b.row(y));
