@@ -86,6 +86,7 @@ pub fn bgra_to_i420(frame: &Frame) -> I420 {
 }
 
 /// Converts planes to packed 8-bit pixels; `rgba` picks R,G,B,A order, otherwise B,G,R,A.
+/// Rows missing from short planes stay black.
 pub(crate) fn yuv_to_packed(
     planes: (&[u8], &[u8], &[u8]),
     strides: (usize, usize),
@@ -94,22 +95,34 @@ pub(crate) fn yuv_to_packed(
     rgba: bool,
 ) -> Vec<u8> {
     let mut out = vec![0u8; width * height * 4];
-    let clamp = |x: i32| x.clamp(0, 255) as u8;
+    let (ri, bi) = if rgba { (0, 2) } else { (2, 0) };
+    let cw = width.div_ceil(2);
     for (row, dst) in out.chunks_exact_mut(width * 4).enumerate() {
-        let ys = planes.0.get(row * strides.0..).unwrap_or(&[]);
-        let us = planes.1.get((row / 2) * strides.1..).unwrap_or(&[]);
-        let vs = planes.2.get((row / 2) * strides.1..).unwrap_or(&[]);
-        for (x, (p, &yv)) in dst.chunks_exact_mut(4).zip(ys.iter()).enumerate() {
-            let c = 298 * (i32::from(yv) - 16) + 128;
-            let d = i32::from(us.get(x / 2).copied().unwrap_or(128)) - 128;
-            let e = i32::from(vs.get(x / 2).copied().unwrap_or(128)) - 128;
-            let r = clamp((c + 409 * e) >> 8);
-            let g = clamp((c - 100 * d - 208 * e) >> 8);
-            let b = clamp((c + 516 * d) >> 8);
-            if rgba {
-                p.copy_from_slice(&[r, g, b, 255]);
-            } else {
-                p.copy_from_slice(&[b, g, r, 255]);
+        let (Some(ys), Some(us), Some(vs)) = (
+            planes.0.get(row * strides.0..row * strides.0 + width),
+            planes
+                .1
+                .get((row / 2) * strides.1..(row / 2) * strides.1 + cw),
+            planes
+                .2
+                .get((row / 2) * strides.1..(row / 2) * strides.1 + cw),
+        ) else {
+            continue;
+        };
+        let pairs = dst
+            .chunks_mut(8)
+            .zip(ys.chunks(2))
+            .zip(us.iter().zip(vs.iter()));
+        for ((px, y2), (&u, &v)) in pairs {
+            let d = i32::from(u) - 128;
+            let e = i32::from(v) - 128;
+            let (dr, dg, db) = (409 * e, -100 * d - 208 * e, 516 * d);
+            for (p, &yv) in px.chunks_exact_mut(4).zip(y2) {
+                let c = 298 * (i32::from(yv) - 16) + 128;
+                p[ri] = ((c + dr) >> 8).clamp(0, 255) as u8;
+                p[1] = ((c + dg) >> 8).clamp(0, 255) as u8;
+                p[bi] = ((c + db) >> 8).clamp(0, 255) as u8;
+                p[3] = 255;
             }
         }
     }
