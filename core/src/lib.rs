@@ -14,6 +14,7 @@
 //! - [`net`]: the socket layer: connection candidates.
 //! - [`store`]: standing invitations, their secrets kept in the OS keyring.
 //! - [`connect`]: QUIC connections on a LAN and the async driver of a session.
+//! - `media` (feature `media`): damage detection, colour conversion, H.264 encode/decode.
 //!
 //! [`fuzzing`] holds the entry points of the fuzz targets.
 
@@ -25,6 +26,8 @@ pub mod connect;
 pub mod fuzzing;
 pub mod identity;
 pub mod log;
+#[cfg(feature = "media")]
+pub mod media;
 pub mod net;
 pub mod proto;
 mod role;
