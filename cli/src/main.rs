@@ -11,9 +11,9 @@ mod error;
 mod input;
 mod inspect;
 mod invite;
-mod log_cmd;
 mod join;
 mod live;
+mod log_cmd;
 
 use std::process::ExitCode;
 
