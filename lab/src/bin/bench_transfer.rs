@@ -273,6 +273,16 @@ impl Scripted {
 
     /// The next event named `name`; errors and the end of the session fail.
     fn wait(&self, name: &str) -> Result<Value> {
+        self.wait_for(name, |_| true)
+    }
+
+    /// The next `state` event that reports `state`.
+    fn wait_state(&self, state: &str) -> Result<Value> {
+        self.wait_for("state", |event| event["state"] == state)
+    }
+
+    /// The next event named `name` that `accept` takes.
+    fn wait_for(&self, name: &str, accept: impl Fn(&Value) -> bool) -> Result<Value> {
         let deadline = Instant::now() + Duration::from_secs(300);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -281,7 +291,7 @@ impl Scripted {
                 .recv_timeout(left)
                 .map_err(|_| format!("no {name} event"))?;
             match event["event"].as_str() {
-                Some(n) if n == name => return Ok(event),
+                Some(n) if n == name && accept(&event) => return Ok(event),
                 Some("error") => return Err(format!("error event: {event}")),
                 Some("state") if event["state"] == "ended" => {
                     return Err(format!("session ended waiting for {name}: {event}"));
@@ -343,6 +353,7 @@ fn lifeline_copy(
     let mut helper = Scripted::start(helper)?;
     novice.wait("connect_request")?;
     novice.send(json!({"cmd": "approve"}))?;
+    helper.wait_state("screen_sharing")?;
     helper.send(json!({"cmd": "send_file", "path": file}))?;
     let offer = novice.wait("file_offer")?;
     let start = Instant::now();
