@@ -10,8 +10,10 @@
 
 mod nat;
 mod netns;
+mod scripted;
 mod wire;
 
 pub use nat::{Internet, NatKind, Site};
 pub use netns::{LabError, Netns};
+pub use scripted::Scripted;
 pub use wire::{Wire, WireConfig};

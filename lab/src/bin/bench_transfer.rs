@@ -12,13 +12,12 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
-use lifeline_lab::{Netns, Wire, WireConfig};
-use serde_json::{Value, json};
+use lifeline_lab::{Netns, Scripted, Wire, WireConfig};
+use serde_json::json;
 
 /// Command line of `bench-transfer`.
 #[derive(Parser)]
@@ -230,85 +229,6 @@ fn tcp_send(to: &str, file: &Path) -> Result<()> {
     Ok(())
 }
 
-/// One side of a Lifeline session driven through script mode.
-struct Scripted {
-    child: Child,
-    stdin: ChildStdin,
-    events: mpsc::Receiver<Value>,
-}
-
-impl Scripted {
-    fn start(mut command: Command) -> Result<Self> {
-        let mut child = command
-            .arg("--script")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        let stdin = child.stdin.take().ok_or("no stdin")?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let (tx, events) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout)
-                .lines()
-                .map_while(std::result::Result::ok)
-            {
-                if let Ok(event) = serde_json::from_str::<Value>(&line) {
-                    if tx.send(event).is_err() {
-                        return;
-                    }
-                }
-            }
-        });
-        Ok(Self {
-            child,
-            stdin,
-            events,
-        })
-    }
-
-    fn send(&mut self, command: Value) -> Result<()> {
-        writeln!(self.stdin, "{command}").map_err(|e| e.to_string())
-    }
-
-    /// The next event named `name`; errors and the end of the session fail.
-    fn wait(&self, name: &str) -> Result<Value> {
-        self.wait_for(name, |_| true)
-    }
-
-    /// The next `state` event that reports `state`.
-    fn wait_state(&self, state: &str) -> Result<Value> {
-        self.wait_for("state", |event| event["state"] == state)
-    }
-
-    /// The next event named `name` that `accept` takes.
-    fn wait_for(&self, name: &str, accept: impl Fn(&Value) -> bool) -> Result<Value> {
-        let deadline = Instant::now() + Duration::from_secs(300);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let event = self
-                .events
-                .recv_timeout(left)
-                .map_err(|_| format!("no {name} event"))?;
-            match event["event"].as_str() {
-                Some(n) if n == name && accept(&event) => return Ok(event),
-                Some("error") => return Err(format!("error event: {event}")),
-                Some("state") if event["state"] == "ended" => {
-                    return Err(format!("session ended waiting for {name}: {event}"));
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
-impl Drop for Scripted {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A Lifeline session, novice in B, helper in A; the helper sends the file and the time is
 /// from the novice's acceptance to its `file_done`.
 fn lifeline_copy(
@@ -338,7 +258,7 @@ fn lifeline_copy(
         .arg(work.join("logs-novice"))
         .arg("--out")
         .arg(work.join("bench.lifeline"));
-    let mut novice = Scripted::start(novice)?;
+    let mut novice = Scripted::start(novice).map_err(|e| e.to_string())?;
     let link = novice.wait("invitation")?["link"]
         .as_str()
         .ok_or("no link")?
@@ -350,7 +270,7 @@ fn lifeline_copy(
         .arg(&password)
         .arg("--log-dir")
         .arg(work.join("logs-helper"));
-    let mut helper = Scripted::start(helper)?;
+    let mut helper = Scripted::start(helper).map_err(|e| e.to_string())?;
     novice.wait("connect_request")?;
     novice.send(json!({"cmd": "approve"}))?;
     helper.wait_state("screen_sharing")?;
