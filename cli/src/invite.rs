@@ -3,17 +3,20 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 
-use lifeline_core::auth::{HardeningParams, generate_password, harden};
+use lifeline_core::auth::{
+    AttemptLimiter, HardenedPassword, HardeningParams, generate_password, harden,
+};
 use lifeline_core::connect::{NoviceEndpoint, SessionIo, run_novice};
 use lifeline_core::identity::Identity;
 use lifeline_core::log::SessionLog;
 use lifeline_core::net::host_candidates;
 use lifeline_core::proto::Role;
 use lifeline_core::session::SessionConfig;
+use lifeline_core::store::{OsKeyring, StandingInvitation, StandingInvitations};
 use lifeline_core::ticket::qr::Qr;
 use lifeline_core::ticket::{
     Candidate, CandidateKind, DEFAULT_LIFETIME, FILE_EXTENSION, Invitation, InvitationBody,
-    MAX_LIFETIME, MAX_NAME_LEN, ServerUrl,
+    InvitationId, MAX_LIFETIME, MAX_NAME_LEN, ServerUrl,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -26,6 +29,7 @@ Examples:
   lifeline invite
   lifeline invite --script --listen 127.0.0.1:0 --password-file pw.txt
   lifeline invite --dry-run
+  lifeline invite --resume 0123456789abcdef0123456789abcdef
   lifeline invite --dry-run --expires 3days --name \"Rose Miller\" --out ~/rose.lifeline";
 
 /// Arguments of `lifeline invite`.
@@ -60,6 +64,13 @@ pub struct InviteArgs {
     /// Script mode: JSON events on stdout, JSON commands on stdin (see docs/script-mode.md).
     #[arg(long)]
     script: bool,
+    /// Wait again on a standing invitation kept in the keyring (see lifeline invitations).
+    #[arg(
+        long,
+        value_name = "ID",
+        conflicts_with_all = ["dry_run", "expires", "name", "out", "qr", "server", "password_file"]
+    )]
+    resume: Option<String>,
     /// Folder for the session log [default: Documents/Lifeline Logs].
     #[arg(long, value_name = "DIR")]
     log_dir: Option<PathBuf>,
@@ -81,6 +92,9 @@ fn parse_lifetime(text: &str) -> Result<time::Duration, String> {
 
 /// Makes and writes the invitation; without `--dry-run`, waits for a helper.
 pub fn run(args: InviteArgs) -> Result<(), CliError> {
+    if let Some(id) = args.resume.clone() {
+        return live::runtime()?.block_on(resume(args, &id));
+    }
     let identity = Identity::generate().map_err(|e| CliError::System(e.to_string()))?;
     if !args.dry_run {
         return live::runtime()?.block_on(wait_for_helper(args, identity));
@@ -136,19 +150,28 @@ async fn wait_for_helper(args: InviteArgs, identity: Identity) -> Result<(), Cli
         &invitation.body().salt,
         &HardeningParams::default(),
     );
-    let log = SessionLog::create(
-        &log_dir,
-        live::log_role(Role::Novice),
-        &invitation.body().id.to_string(),
-        OffsetDateTime::now_utc(),
-    )
-    .map_err(|e| CliError::System(e.to_string()))?;
+    // Kept in the keyring, the invitation survives a restart: `lifeline invite --resume ID`.
+    let standing = StandingInvitation {
+        invitation: invitation.clone(),
+        identity,
+        hardened: hardened.clone(),
+        limiter: AttemptLimiter::default(),
+    };
+    let store = StandingInvitations::new(OsKeyring::new());
+    let kept = match store.save(&standing, OffsetDateTime::now_utc()) {
+        Ok(()) => Some(store),
+        Err(error) => {
+            eprintln!("warning: this invitation will not survive a restart: {error}");
+            None
+        }
+    };
 
     if script {
         live::emit(
             true,
             serde_json::json!({
                 "event": "invitation",
+                "id": invitation.body().id.to_string(),
                 "path": absolute(&written.out).display().to_string(),
                 "link": written.link,
                 "password": password.expose(),
@@ -164,6 +187,95 @@ async fn wait_for_helper(args: InviteArgs, identity: Identity) -> Result<(), Cli
         );
         println!("{}", live::HELP);
     }
+    serve(
+        endpoint,
+        invitation,
+        &hardened,
+        standing.limiter,
+        kept,
+        script,
+        log_dir,
+    )
+    .await
+}
+
+/// Waits again on a standing invitation kept in the keyring.
+async fn resume(args: InviteArgs, id: &str) -> Result<(), CliError> {
+    let id: InvitationId = id.parse().map_err(|_| {
+        CliError::Usage(format!(
+            "{id:?} is not an invitation id (32 hex digits); see lifeline invitations"
+        ))
+    })?;
+    let store = StandingInvitations::new(OsKeyring::new());
+    let standing = store
+        .load(id, OffsetDateTime::now_utc())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    if standing.limiter.is_closed() {
+        return Err(CliError::Usage(format!(
+            "invitation {id} was closed after too many wrong passwords; make a new one"
+        )));
+    }
+    // The helper connects to the addresses the invitation lists: listen on their port.
+    let port = standing
+        .invitation
+        .body()
+        .candidates
+        .first()
+        .map_or(0, |c| c.addr.port());
+    let listen = args
+        .listen
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], port)));
+    let endpoint = NoviceEndpoint::bind(&standing.identity, listen)
+        .map_err(|e| CliError::System(e.to_string()))?;
+    let log_dir = live::log_dir(args.log_dir.clone())?;
+    let invitation = &standing.invitation;
+    if args.script {
+        live::emit(
+            true,
+            serde_json::json!({
+                "event": "invitation",
+                "id": id.to_string(),
+                "path": null,
+                "link": invitation.to_link(),
+                "password": null,
+                "resumed": true,
+            }),
+        );
+    } else {
+        println!("Waiting again on invitation {id}, with the password you gave before.");
+        println!("Link:       {}", invitation.to_link());
+        println!("{}", live::HELP);
+    }
+    serve(
+        endpoint,
+        invitation,
+        &standing.hardened,
+        standing.limiter.clone(),
+        Some(store),
+        args.script,
+        log_dir,
+    )
+    .await
+}
+
+/// Runs the novice's side on `endpoint` until the session ends; wrong passwords are
+/// counted in `kept` (the keyring) as they happen.
+async fn serve(
+    endpoint: NoviceEndpoint,
+    invitation: &Invitation,
+    hardened: &HardenedPassword,
+    limiter: AttemptLimiter,
+    kept: Option<StandingInvitations<OsKeyring>>,
+    script: bool,
+    log_dir: PathBuf,
+) -> Result<(), CliError> {
+    let log = SessionLog::create(
+        &log_dir,
+        live::log_role(Role::Novice),
+        &invitation.body().id.to_string(),
+        OffsetDateTime::now_utc(),
+    )
+    .map_err(|e| CliError::System(e.to_string()))?;
     let (reports, printer) = live::print_reports(script);
     let io = SessionIo {
         name: invitation.body().name.clone(),
@@ -172,7 +284,17 @@ async fn wait_for_helper(args: InviteArgs, identity: Identity) -> Result<(), Cli
         log,
         config: SessionConfig::default(),
     };
-    let result = run_novice(&endpoint, invitation, &hardened, io).await;
+    let id = invitation.body().id;
+    let keep_count = move |_: &AttemptLimiter| {
+        if let Some(store) = &kept {
+            if let Err(error) = store.record_failure(id, OffsetDateTime::now_utc()) {
+                eprintln!(
+                    "warning: the wrong password could not be counted in the keyring: {error}"
+                );
+            }
+        }
+    };
+    let result = run_novice(&endpoint, invitation, hardened, limiter, keep_count, io).await;
     let _ = printer.await;
     endpoint.shutdown().await;
     match result {

@@ -10,6 +10,7 @@
 mod error;
 mod input;
 mod inspect;
+mod invitations;
 mod invite;
 mod join;
 mod live;
@@ -46,6 +47,8 @@ enum Command {
     Join(join::JoinArgs),
     /// Show what an invitation file or link says, as one JSON object.
     Inspect(inspect::InspectArgs),
+    /// List the standing invitations kept in the keyring, or revoke one.
+    Invitations(invitations::InvitationsArgs),
     /// Work with session logs.
     Log(log_cmd::LogArgs),
 }
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Invite(args) => invite::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Log(args) => log_cmd::run(args),
+        Command::Invitations(args) => invitations::run(args),
         Command::Join(args) => join::run(args),
     };
     match result {

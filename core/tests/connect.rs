@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use lifeline_core::auth::{self, HardeningParams, Password, harden};
+use lifeline_core::auth::{self, AttemptLimiter, HardeningParams, Password, harden};
 use lifeline_core::connect::{
     NoviceEndpoint, Report, SessionIo, UserCommand, connect_candidates, run_novice,
 };
@@ -68,7 +68,15 @@ fn start_novice(
         config: SessionConfig::default(),
     };
     let task = tokio::spawn(async move {
-        let _ = run_novice(&endpoint, &invitation, &hardened, io).await;
+        let _ = run_novice(
+            &endpoint,
+            &invitation,
+            &hardened,
+            AttemptLimiter::default(),
+            |_| {},
+            io,
+        )
+        .await;
     });
     Novice {
         commands,

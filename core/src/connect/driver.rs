@@ -87,17 +87,21 @@ impl From<ProtoError> for HandshakeEnd {
 
 /// The novice's side: waits for helpers on `endpoint` until one session ends, the invitation
 /// expires, the novice disconnects, or too many wrong passwords close the invitation.
+///
+/// `limiter` counts wrong passwords (restored from storage for a standing invitation);
+/// `on_wrong_password` is called after each one is counted, so that the count can be kept.
 pub async fn run_novice(
     endpoint: &NoviceEndpoint,
     invitation: &Invitation,
     password: &HardenedPassword,
+    mut limiter: AttemptLimiter,
+    mut on_wrong_password: impl FnMut(&AttemptLimiter) + Send,
     io: SessionIo,
 ) -> Result<Outcome, ConnectError> {
     let mut driver = Driver::new(Role::Novice, io);
     driver.log(LogEvent::InvitationOpened {
         id: invitation.body().id.to_string(),
     });
-    let mut limiter = AttemptLimiter::default();
     let expires = invitation.body().expires;
     let mut expired = false;
     loop {
@@ -133,7 +137,8 @@ pub async fn run_novice(
                 };
                 driver.handle(Event::Transport(TransportEvent::PeerConnected));
                 driver.drain(None, false).await;
-                match driver.novice_handshake(&conn, invitation, password, &mut limiter).await {
+                let counted = (&mut limiter, &mut on_wrong_password);
+                match driver.novice_handshake(&conn, invitation, password, counted).await {
                     Ok(mut link) => {
                         driver.run_session(&mut link).await;
                         break;
@@ -467,7 +472,10 @@ impl Driver {
         conn: &quinn::Connection,
         invitation: &Invitation,
         password: &HardenedPassword,
-        limiter: &mut AttemptLimiter,
+        (limiter, on_wrong_password): (
+            &mut AttemptLimiter,
+            &mut (impl FnMut(&AttemptLimiter) + Send),
+        ),
     ) -> Result<Link, HandshakeEnd> {
         let mut link = self.open_link(conn, true).await?;
         let peer_name = self.hello(&mut link).await?;
@@ -500,6 +508,8 @@ impl Driver {
             Err(error) => {
                 tracing::info!(%error, "authentication failed");
                 let outcome = limiter.record_failure();
+                // Kept before the helper hears of it, so a restart cannot forget it.
+                on_wrong_password(limiter);
                 let refused = Message::AuthResult {
                     accepted: false,
                     attempts_left: outcome.attempts_left,
