@@ -5,10 +5,8 @@ mod common;
 
 use std::path::Path;
 
-use common::{dry_run_invitation, lifeline};
-use ed25519_dalek::SigningKey;
-use lifeline_core::ticket::{Fingerprint, Invitation, InvitationBody, MAX_INPUT_LEN};
-use time::{Duration, OffsetDateTime};
+use common::{dry_run_invitation, expired_invitation, lifeline};
+use lifeline_core::ticket::{Invitation, MAX_INPUT_LEN};
 
 fn inspect(dir: &Path, what: &str) -> serde_json::Value {
     let run = lifeline(dir, &["inspect", what]);
@@ -75,20 +73,6 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     path.to_str().unwrap().to_owned()
-}
-
-fn expired_invitation() -> Invitation {
-    let made = OffsetDateTime::now_utc() - Duration::days(2);
-    let body = InvitationBody::new(
-        "Rose".to_owned(),
-        vec![],
-        None,
-        Fingerprint([3; 32]),
-        made,
-        Duration::hours(6),
-    )
-    .unwrap();
-    Invitation::sign(body, &SigningKey::from_bytes(&[5; 32])).unwrap()
 }
 
 #[test]

@@ -60,3 +60,20 @@ pub fn dry_run_invitation(dir: &Path, extra: &[&str]) -> (std::path::PathBuf, St
         .to_owned();
     (file, link)
 }
+
+/// An invitation that expired a day and a half ago, correctly signed.
+pub fn expired_invitation() -> lifeline_core::ticket::Invitation {
+    use lifeline_core::ticket::{Fingerprint, Invitation, InvitationBody};
+    use time::{Duration, OffsetDateTime};
+    let made = OffsetDateTime::now_utc() - Duration::days(2);
+    let body = InvitationBody::new(
+        "Rose".to_owned(),
+        vec![],
+        None,
+        Fingerprint([3; 32]),
+        made,
+        Duration::hours(6),
+    )
+    .expect("valid body");
+    Invitation::sign(body, &ed25519_dalek::SigningKey::from_bytes(&[5; 32])).expect("signed")
+}
