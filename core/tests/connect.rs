@@ -133,16 +133,20 @@ async fn read(recv: &mut quinn::RecvStream, decoder: &mut FrameDecoder) -> Messa
     .expect("message in time")
 }
 
-#[tokio::test]
-async fn an_oversized_frame_ends_the_session_with_a_clear_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let identity = Identity::generate().unwrap();
-    let endpoint = NoviceEndpoint::bind(&identity, "127.0.0.1:0".parse().unwrap()).unwrap();
-    let invitation = invitation(&identity, &identity, endpoint.local_addr().unwrap());
-    let mut novice = start_novice(endpoint, invitation.clone(), "open sesame", dir.path());
-
-    // A hand-made helper: correct handshake, then a hostile frame.
-    let (_endpoint, conn) = connect_candidates(&invitation).await.unwrap();
+/// A hand-made helper that knows the password (`open sesame`) and follows the handshake,
+/// so that a test can then send what a real helper never would. Returns once the novice
+/// has approved.
+async fn authenticated_helper(
+    invitation: &Invitation,
+    novice: &mut Novice,
+) -> (
+    quinn::Endpoint,
+    quinn::Connection,
+    quinn::SendStream,
+    quinn::RecvStream,
+    FrameDecoder,
+) {
+    let (endpoint, conn) = connect_candidates(invitation).await.unwrap();
     let (mut send, mut recv) = conn.open_bi().await.unwrap();
     let mut decoder = FrameDecoder::new();
     let write = |m: &Message| proto::encode(m).unwrap();
@@ -198,6 +202,19 @@ async fn an_oversized_frame_ends_the_session_with_a_clear_error() {
         .send(UserCommand::Session(Command::Approve))
         .unwrap();
     assert_eq!(read(&mut recv, &mut decoder).await, Message::ConsentGranted);
+    (endpoint, conn, send, recv, decoder)
+}
+
+#[tokio::test]
+async fn an_oversized_frame_ends_the_session_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let identity = Identity::generate().unwrap();
+    let endpoint = NoviceEndpoint::bind(&identity, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let invitation = invitation(&identity, &identity, endpoint.local_addr().unwrap());
+    let mut novice = start_novice(endpoint, invitation.clone(), "open sesame", dir.path());
+
+    let (_endpoint, _conn, mut send, _recv, _decoder) =
+        authenticated_helper(&invitation, &mut novice).await;
 
     send.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
     let Report::Error(message) =
@@ -276,4 +293,59 @@ async fn an_expired_invitation_stops_waiting_and_is_refused() {
     assert!(log::verify(&path).unwrap().is_intact());
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("event=\"invitation_closed\""), "{text}");
+}
+
+#[tokio::test]
+async fn input_and_pause_from_a_helper_without_permission_are_refused_and_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let identity = Identity::generate().unwrap();
+    let endpoint = NoviceEndpoint::bind(&identity, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let invitation = invitation(&identity, &identity, endpoint.local_addr().unwrap());
+    let mut novice = start_novice(endpoint, invitation.clone(), "open sesame", dir.path());
+    let (_endpoint, _conn, mut send, _recv, _decoder) =
+        authenticated_helper(&invitation, &mut novice).await;
+
+    // Input although control was never granted, and a pause only the novice may order.
+    let write = |m: &Message| proto::encode(m).unwrap();
+    for message in [
+        Message::Input(proto::InputEvent::Pointer { x: 0.5, y: 0.5 }),
+        Message::Input(proto::InputEvent::Text {
+            text: "rm -rf ~".into(),
+        }),
+        Message::Paused,
+    ] {
+        send.write_all(&write(&message)).await.unwrap();
+    }
+    let refused = next_report(&mut novice.reports, |r| {
+        matches!(r, Report::Notification(Notification::Refused { .. }))
+    })
+    .await;
+    assert!(format!("{refused:?}").contains("pause"), "{refused:?}");
+    send.write_all(&write(&Message::Disconnect {
+        reason: "bye".into(),
+    }))
+    .await
+    .unwrap();
+    tokio::time::timeout(WAIT, novice.task)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let path = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let parsed = log::read_log(&path).unwrap();
+    let refused: Vec<_> = parsed
+        .entries
+        .iter()
+        .filter_map(|e| match &e.event {
+            log::LogEvent::InputRefused { count } => Some(*count),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused, [2], "two input events were refused and logged");
+    assert!(log::verify(&path).unwrap().is_intact());
 }
