@@ -297,23 +297,7 @@ async fn serve(
     let result = run_novice(&endpoint, invitation, hardened, limiter, keep_count, io).await;
     let _ = printer.await;
     endpoint.shutdown().await;
-    match result {
-        Ok(outcome) => {
-            if let Some(path) = outcome.log_path {
-                live::emit(
-                    script,
-                    serde_json::json!({"event": "log", "path": path.display().to_string()}),
-                );
-            }
-            Ok(())
-        }
-        Err(e) => {
-            if script {
-                live::emit(true, live::error_event(e.to_string()));
-            }
-            Err(CliError::System(e.to_string()))
-        }
-    }
+    live::finish(result, script)
 }
 
 fn print_invitation(written: &Written) {

@@ -81,23 +81,7 @@ async fn join(args: JoinArgs, invitation: Invitation, log_dir: PathBuf) -> Resul
     };
     let result = run_helper(&invitation, &hardened, io).await;
     let _ = printer.await;
-    match result {
-        Ok(outcome) => {
-            if let Some(path) = outcome.log_path {
-                live::emit(
-                    script,
-                    serde_json::json!({"event": "log", "path": path.display().to_string()}),
-                );
-            }
-            Ok(())
-        }
-        Err(e) => {
-            if script {
-                live::emit(true, live::error_event(e.to_string()));
-            }
-            Err(CliError::System(e.to_string()))
-        }
-    }
+    live::finish(result, script)
 }
 
 /// Reads the password from the first line of standard input: the words in interactive mode,

@@ -5,7 +5,7 @@
 use std::io::BufRead;
 use std::path::PathBuf;
 
-use lifeline_core::connect::{Report, UserCommand};
+use lifeline_core::connect::{ConnectError, Outcome, Report, UserCommand};
 use lifeline_core::proto::{BandwidthPreset, Role};
 use lifeline_core::session::{Command, Notification};
 use serde::Deserialize;
@@ -318,4 +318,25 @@ pub fn read_password_file(
         source,
     })?;
     lifeline_core::auth::Password::parse(&text).map_err(|e| CliError::Usage(e.to_string()))
+}
+
+/// Reports how a session ended: the `log` event (the last one) when it ran, or the error.
+pub fn finish(result: Result<Outcome, ConnectError>, script: bool) -> Result<(), CliError> {
+    match result {
+        Ok(outcome) => {
+            if let Some(path) = outcome.log_path {
+                emit(
+                    script,
+                    json!({"event": "log", "path": path.display().to_string()}),
+                );
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if script {
+                emit(true, error_event(e.to_string()));
+            }
+            Err(CliError::System(e.to_string()))
+        }
+    }
 }

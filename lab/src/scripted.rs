@@ -62,15 +62,19 @@ impl Scripted {
     pub fn finish(&self) -> Result<Value, String> {
         let deadline = Instant::now() + WAIT;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let event = self
-                .events
-                .recv_timeout(left)
-                .map_err(|_| "the session did not end with a log event".to_owned())?;
+            let event = self.next_event(deadline, "the session did not end with a log event")?;
             if event["event"] == "log" {
                 return Ok(event);
             }
         }
+    }
+
+    /// The next event before `deadline`, or `missing` as the error.
+    fn next_event(&self, deadline: Instant, missing: &str) -> Result<Value, String> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.events
+            .recv_timeout(left)
+            .map_err(|_| missing.to_owned())
     }
 
     /// The next `state` event that reports `state`.
@@ -82,11 +86,7 @@ impl Scripted {
     pub fn wait_for(&self, name: &str, accept: impl Fn(&Value) -> bool) -> Result<Value, String> {
         let deadline = Instant::now() + WAIT;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let event = self
-                .events
-                .recv_timeout(left)
-                .map_err(|_| format!("no {name} event"))?;
+            let event = self.next_event(deadline, &format!("no {name} event"))?;
             match event["event"].as_str() {
                 Some(n) if n == name && accept(&event) => return Ok(event),
                 Some("error") => return Err(format!("error event: {event}")),
