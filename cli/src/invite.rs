@@ -16,7 +16,7 @@ use lifeline_core::store::{OsKeyring, StandingInvitation, StandingInvitations};
 use lifeline_core::ticket::qr::Qr;
 use lifeline_core::ticket::{
     Candidate, CandidateKind, DEFAULT_LIFETIME, FILE_EXTENSION, Invitation, InvitationBody,
-    InvitationId, MAX_LIFETIME, MAX_NAME_LEN, ServerUrl,
+    InvitationId, MAX_LIFETIME, ServerUrl,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -271,7 +271,7 @@ async fn serve(
 ) -> Result<(), CliError> {
     let log = SessionLog::create(
         &log_dir,
-        live::log_role(Role::Novice),
+        Role::Novice,
         &invitation.body().id.to_string(),
         OffsetDateTime::now_utc(),
     )
@@ -317,7 +317,7 @@ fn write_invitation(
     identity: &Identity,
     candidates: Vec<Candidate>,
 ) -> Result<Written, CliError> {
-    let name = args.name.clone().unwrap_or_else(default_name);
+    let name = args.name.clone().unwrap_or_else(live::account_name);
     let now = OffsetDateTime::now_utc();
     let body = InvitationBody::new(
         name,
@@ -357,20 +357,6 @@ fn pick_port() -> Result<u16, CliError> {
         .and_then(|socket| socket.local_addr())
         .map(|addr| addr.port())
         .map_err(|e| CliError::System(format!("cannot open a UDP socket: {e}")))
-}
-
-fn default_name() -> String {
-    let real = whoami::realname();
-    let name = if real.trim().is_empty() {
-        whoami::username()
-    } else {
-        real
-    };
-    let mut name: String = name.trim().chars().filter(|c| !c.is_control()).collect();
-    while name.len() > MAX_NAME_LEN {
-        name.pop();
-    }
-    name
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {

@@ -7,7 +7,7 @@ use lifeline_core::connect::{SessionIo, run_helper};
 use lifeline_core::log::SessionLog;
 use lifeline_core::proto::Role;
 use lifeline_core::session::SessionConfig;
-use lifeline_core::ticket::{Invitation, MAX_NAME_LEN};
+use lifeline_core::ticket::Invitation;
 use time::OffsetDateTime;
 
 use crate::error::CliError;
@@ -62,7 +62,7 @@ async fn join(args: JoinArgs, invitation: Invitation, log_dir: PathBuf) -> Resul
     );
     let log = SessionLog::create(
         &log_dir,
-        live::log_role(Role::Helper),
+        Role::Helper,
         &invitation.body().id.to_string(),
         OffsetDateTime::now_utc(),
     )
@@ -73,7 +73,7 @@ async fn join(args: JoinArgs, invitation: Invitation, log_dir: PathBuf) -> Resul
     }
     let (reports, printer) = live::print_reports(script);
     let io = SessionIo {
-        name: args.name.clone().unwrap_or_else(default_name),
+        name: args.name.clone().unwrap_or_else(helper_name),
         commands: live::forward_commands(lines, script),
         reports,
         log,
@@ -117,19 +117,12 @@ async fn ask_password(
     Password::parse(&text).map_err(|e| CliError::Usage(e.to_string()))
 }
 
-fn default_name() -> String {
-    let name = whoami::realname();
-    let name = if name.trim().is_empty() {
-        whoami::username()
+/// The helper's name when none is given: the account's, or `helper`.
+fn helper_name() -> String {
+    let name = live::account_name();
+    if name.is_empty() {
+        "helper".to_owned()
     } else {
         name
-    };
-    let mut name: String = name.trim().chars().filter(|c| !c.is_control()).collect();
-    while name.len() > MAX_NAME_LEN {
-        name.pop();
     }
-    if name.is_empty() {
-        name.push_str("helper");
-    }
-    name
 }

@@ -6,7 +6,7 @@ use std::io::BufRead;
 use std::path::PathBuf;
 
 use lifeline_core::connect::{ConnectError, Outcome, Report, UserCommand};
-use lifeline_core::proto::{BandwidthPreset, Role};
+use lifeline_core::proto::BandwidthPreset;
 use lifeline_core::session::{Command, Notification};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -292,14 +292,6 @@ pub fn log_dir(arg: Option<PathBuf>) -> Result<PathBuf, CliError> {
         })
 }
 
-/// The log role of a session role.
-pub fn log_role(role: Role) -> lifeline_core::log::Role {
-    match role {
-        Role::Novice => lifeline_core::log::Role::Novice,
-        Role::Helper => lifeline_core::log::Role::Helper,
-    }
-}
-
 /// A multi-threaded tokio runtime.
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
@@ -339,4 +331,20 @@ pub fn finish(result: Result<Outcome, ConnectError>, script: bool) -> Result<(),
             Err(CliError::System(e.to_string()))
         }
     }
+}
+
+/// This account's full name (or login name), without control characters, cut to the
+/// longest name an invitation allows; empty if the system knows neither.
+pub fn account_name() -> String {
+    let real = whoami::realname();
+    let name = if real.trim().is_empty() {
+        whoami::username()
+    } else {
+        real
+    };
+    let mut name: String = name.trim().chars().filter(|c| !c.is_control()).collect();
+    while name.len() > lifeline_core::ticket::MAX_NAME_LEN {
+        name.pop();
+    }
+    name
 }

@@ -24,6 +24,7 @@ pub mod auth;
 pub mod connect;
 #[doc(hidden)]
 pub mod fuzzing;
+mod hex;
 pub mod identity;
 pub mod log;
 #[cfg(feature = "media")]

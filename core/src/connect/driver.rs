@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::{
     ConnectError, HANDSHAKE_TIMEOUT, NoviceEndpoint, Report, SessionIo, Shared, UserCommand,
-    connect_candidates, exporter, hex, read_message, write_message,
+    connect_candidates, exporter, read_message, write_message,
 };
 use crate::auth::{self, AttemptLimiter, HardenedPassword};
 use crate::log::{LogEvent, SessionLog};
@@ -858,7 +858,7 @@ impl Driver {
                         id,
                         name: offer.name.clone(),
                         path,
-                        sha256: hex(&offer.sha256),
+                        sha256: crate::hex::encode(&offer.sha256),
                     });
                 }
                 Err(e) => {

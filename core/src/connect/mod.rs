@@ -310,15 +310,6 @@ pub(crate) async fn read_message(
         .map_err(|_| ConnectError::Timeout)?
 }
 
-/// Lowercase hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
 /// The TLS exporter value the PAKE is bound to.
 pub(crate) fn exporter(
     connection: &quinn::Connection,

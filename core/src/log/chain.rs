@@ -99,11 +99,6 @@ pub(crate) fn end_hash(previous: &Hash, entries: &str) -> Hash {
     h.finalize().into()
 }
 
-/// Lower-case hex of a hash.
-pub(crate) fn to_hex(hash: &Hash) -> String {
-    hash.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Parses 64 hex digits (either case).
 pub(crate) fn from_hex(s: &str) -> Option<Hash> {
     let digits: Vec<u32> = s.chars().map(|c| c.to_digit(16)).collect::<Option<_>>()?;

@@ -108,7 +108,7 @@ impl SessionLog {
 
         let mut line = format!(
             "  <entry seq=\"{seq}\" time=\"{time}\" event=\"{name}\" hash=\"{}\">",
-            chain::to_hex(&hash)
+            crate::hex::encode(&hash)
         );
         for (field, text) in &fields {
             line.push('<');
@@ -136,7 +136,7 @@ impl SessionLog {
         let hash = chain::end_hash(&self.last_hash, &entries);
         let tail = format!(
             "  <end entries=\"{entries}\" hash=\"{}\"/>\n</sessionlog>\n",
-            chain::to_hex(&hash)
+            crate::hex::encode(&hash)
         );
         self.write(&tail)?;
         Ok(self.path)

@@ -23,7 +23,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use time::OffsetDateTime;
 
-use super::model::{MAX_CANDIDATES, MAX_NAME_LEN, MAX_SERVER_URL_LEN, hex};
+use super::model::{MAX_CANDIDATES, MAX_NAME_LEN, MAX_SERVER_URL_LEN};
 use super::{
     Candidate, CandidateKind, FORMAT_VERSION, Fingerprint, InvitationBody, InvitationId, PakeSalt,
     ServerUrl, TicketError,
@@ -126,7 +126,7 @@ pub(super) fn decode_body(reader: &mut Reader<'_>) -> Result<InvitationBody, Tic
         2 => {
             let base = reader.string(MAX_SERVER_URL_LEN, "server")?;
             let pin: [u8; 32] = reader.array()?;
-            Some(format!("{base}{PIN_FRAGMENT}{}", hex(&pin)).parse::<ServerUrl>()?)
+            Some(format!("{base}{PIN_FRAGMENT}{}", crate::hex::encode(&pin)).parse::<ServerUrl>()?)
         }
         tag => return Err(TicketError::invalid("server", format!("unknown tag {tag}"))),
     };

@@ -32,7 +32,7 @@ impl InvitationId {
 
 impl fmt::Display for InvitationId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex(&self.0))
+        f.write_str(&crate::hex::encode(&self.0))
     }
 }
 
@@ -62,7 +62,7 @@ impl Fingerprint {
 
 impl fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", Self::PREFIX, hex(&self.0))
+        write!(f, "{}{}", Self::PREFIX, crate::hex::encode(&self.0))
     }
 }
 
@@ -337,10 +337,6 @@ pub(crate) fn parse_time(field: &'static str, s: &str) -> Result<OffsetDateTime,
         return Err(invalid());
     }
     Ok(t)
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
