@@ -166,10 +166,10 @@ pub fn report_event(report: Report) -> Value {
             id,
             name,
             path,
-            sha256,
+            hash,
         } => json!({
             "event": "file_done", "id": id, "name": name,
-            "path": path.display().to_string(), "hash": sha256,
+            "path": path.display().to_string(), "hash": hash,
         }),
         Report::FileFailed { id, name, reason } => {
             json!({"event": "file_failed", "id": id, "name": name, "reason": reason})

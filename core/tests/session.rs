@@ -206,7 +206,7 @@ fn the_whole_flow() {
             id: 1,
             name: "log.txt".into(),
             size: 12,
-            sha256: [1; 32],
+            hash: [1; 32],
         },
     );
     pair.local(Role::Helper, Command::AcceptFile { id: 1 });
@@ -715,7 +715,7 @@ fn command() -> impl Strategy<Value = Command> {
             id,
             name: "f".into(),
             size: 1,
-            sha256: [0; 32]
+            hash: [0; 32]
         }),
         (0u64..3).prop_map(|id| Command::AcceptFile { id }),
         (0u64..3).prop_map(|id| Command::CancelFile { id }),

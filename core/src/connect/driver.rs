@@ -9,6 +9,7 @@ use std::time::Instant;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
+use super::files;
 use super::{
     ConnectError, HANDSHAKE_TIMEOUT, NoviceEndpoint, Report, SessionIo, Shared, UserCommand,
     connect_candidates, exporter, read_message, write_message,
@@ -30,9 +31,6 @@ pub struct Outcome {
     /// The finished session log, if it could be finished.
     pub log_path: Option<PathBuf>,
 }
-
-/// Progress reports are sent at most every this many bytes (and at the end).
-const PROGRESS_STEP: u64 = 1024 * 1024;
 
 /// The control stream of one connection.
 struct Link {
@@ -63,7 +61,12 @@ struct Driver {
     next_id: u64,
     file_tx: mpsc::UnboundedSender<Report>,
     file_rx: mpsc::UnboundedReceiver<Report>,
+    /// The tasks moving files; each ends with a report on `file_tx`.
+    transfers: tokio::task::JoinSet<()>,
 }
+
+/// How long a finished session waits for its transfers to fail and clean up.
+const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Why a handshake did not lead to a session.
 enum HandshakeEnd {
@@ -276,6 +279,7 @@ impl Driver {
             },
             file_tx,
             file_rx,
+            transfers: tokio::task::JoinSet::new(),
         }
     }
 
@@ -354,7 +358,7 @@ impl Driver {
                 id,
                 name,
                 size,
-                sha256,
+                hash,
             } => {
                 if *from != self.role {
                     self.offers.insert(
@@ -363,7 +367,7 @@ impl Driver {
                             id: *id,
                             name: name.clone(),
                             size: *size,
-                            sha256: *sha256,
+                            hash: *hash,
                         },
                     );
                 }
@@ -578,6 +582,7 @@ impl Driver {
         loop {
             self.drain(Some(link), false).await;
             if self.session.state() == State::Ended {
+                self.settle_transfers().await;
                 return;
             }
             let deadline = self
@@ -607,6 +612,25 @@ impl Driver {
                 Some(report) = self.file_rx.recv() => self.on_file_report(report),
                 () = tokio::time::sleep_until(deadline) => self.session.handle_timeout(Instant::now()),
             }
+        }
+    }
+
+    /// Once the connection is closed, waits (at most [`SETTLE_TIMEOUT`]) for the transfers
+    /// in flight to fail, so that each is reported and logged and its partial file removed.
+    async fn settle_transfers(&mut self) {
+        let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+        loop {
+            tokio::select! {
+                joined = self.transfers.join_next() => if joined.is_none() { break },
+                Some(report) = self.file_rx.recv() => self.on_file_report(report),
+                () = tokio::time::sleep_until(deadline) => {
+                    tracing::warn!("transfers still running after the session ended");
+                    break;
+                }
+            }
+        }
+        while let Ok(report) = self.file_rx.try_recv() {
+            self.on_file_report(report);
         }
     }
 
@@ -679,7 +703,7 @@ impl Driver {
                             id,
                             name: offer.name,
                             size: offer.size,
-                            sha256: offer.sha256,
+                            hash: offer.hash,
                         }));
                     }
                     Err(e) => self.error(e.to_string()),
@@ -712,19 +736,21 @@ impl Driver {
     }
 
     fn on_file_report(&mut self, report: Report) {
+        // Reap the tasks that have ended.
+        while self.transfers.try_join_next().is_some() {}
         match &report {
             Report::FileSent { name, .. } => self.log(LogEvent::FileSent { name: name.clone() }),
             Report::FileDone {
                 id,
                 name,
                 path,
-                sha256,
+                hash,
             } => {
                 self.offers.remove(id);
                 self.log(LogEvent::FileReceived {
                     name: name.clone(),
                     path: path.display().to_string(),
-                    sha256: sha256.clone(),
+                    hash: hash.clone(),
                 });
             }
             Report::FileFailed { id, name, reason } => {
@@ -739,132 +765,16 @@ impl Driver {
         let _ = self.reports.send(report);
     }
 
-    fn spawn_send(&self, conn: quinn::Connection, mut outgoing: Outgoing) {
-        let tx = self.file_tx.clone();
-        tokio::spawn(async move {
-            let offer = outgoing.offer().clone();
-            let fail = |reason: String| Report::FileFailed {
-                id: offer.id,
-                name: offer.name.clone(),
-                reason,
-            };
-            let mut stream = match conn.open_uni().await {
-                Ok(stream) => stream,
-                Err(e) => {
-                    let _ = tx.send(fail(e.to_string()));
-                    return;
-                }
-            };
-            if let Err(e) = stream.write_all(&offer.id.to_be_bytes()).await {
-                let _ = tx.send(fail(e.to_string()));
-                return;
-            }
-            let mut reported = 0;
-            loop {
-                let chunk = match outgoing.next_chunk() {
-                    Ok(Some(chunk)) => chunk,
-                    Ok(None) => break,
-                    Err(e) => {
-                        let _ = stream.reset(1u32.into());
-                        let _ = tx.send(fail(e.to_string()));
-                        return;
-                    }
-                };
-                if let Err(e) = stream.write_all(chunk).await {
-                    let _ = tx.send(fail(e.to_string()));
-                    return;
-                }
-                let progress = outgoing.progress();
-                if progress.bytes - reported >= PROGRESS_STEP || progress.is_complete() {
-                    reported = progress.bytes;
-                    let _ = tx.send(Report::FileProgress {
-                        id: offer.id,
-                        bytes: progress.bytes,
-                        total: progress.total,
-                    });
-                }
-            }
-            let _ = stream.finish();
-            let _ = stream.stopped().await;
-            let _ = tx.send(Report::FileSent {
-                id: offer.id,
-                name: offer.name.clone(),
-            });
-        });
+    fn spawn_send(&mut self, conn: quinn::Connection, outgoing: Outgoing) {
+        self.transfers
+            .spawn(files::send(conn, outgoing, self.file_tx.clone()));
     }
 
-    fn spawn_receive(&self, mut stream: quinn::RecvStream) {
-        let tx = self.file_tx.clone();
-        let incoming = self.incoming.clone();
-        tokio::spawn(async move {
-            let mut header = [0u8; 8];
-            if stream.read_exact(&mut header).await.is_err() {
-                return;
-            }
-            let id = u64::from_be_bytes(header);
-            let file = incoming.lock().ok().and_then(|mut map| map.remove(&id));
-            let Some(mut file) = file else {
-                let _ = stream.stop(1u32.into());
-                let _ = tx.send(Report::Error(format!(
-                    "the other side sent file {id}, which was not accepted"
-                )));
-                return;
-            };
-            let offer = file.offer().clone();
-            let fail = |reason: String| Report::FileFailed {
-                id,
-                name: offer.name.clone(),
-                reason,
-            };
-            let mut buf = vec![0u8; 64 * 1024];
-            let mut reported = 0;
-            loop {
-                match stream.read(&mut buf).await {
-                    Ok(Some(n)) => match file.write_chunk(&buf[..n]) {
-                        Ok(progress) => {
-                            if progress.bytes - reported >= PROGRESS_STEP || progress.is_complete()
-                            {
-                                reported = progress.bytes;
-                                let _ = tx.send(Report::FileProgress {
-                                    id,
-                                    bytes: progress.bytes,
-                                    total: progress.total,
-                                });
-                            }
-                        }
-                        Err(e) => {
-                            let _ = stream.stop(1u32.into());
-                            let _ = tx.send(fail(e.to_string()));
-                            return;
-                        }
-                    },
-                    Ok(None) => break,
-                    Err(e) => {
-                        let _ = tx.send(fail(e.to_string()));
-                        return;
-                    }
-                }
-            }
-            if file.progress().bytes == 0 {
-                let _ = tx.send(Report::FileProgress {
-                    id,
-                    bytes: 0,
-                    total: offer.size,
-                });
-            }
-            match file.finish() {
-                Ok(path) => {
-                    let _ = tx.send(Report::FileDone {
-                        id,
-                        name: offer.name.clone(),
-                        path,
-                        sha256: crate::hex::encode(&offer.sha256),
-                    });
-                }
-                Err(e) => {
-                    let _ = tx.send(fail(e.to_string()));
-                }
-            }
-        });
+    fn spawn_receive(&mut self, stream: quinn::RecvStream) {
+        self.transfers.spawn(files::receive(
+            stream,
+            self.incoming.clone(),
+            self.file_tx.clone(),
+        ));
     }
 }

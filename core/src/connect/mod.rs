@@ -18,6 +18,7 @@
 //! notification also goes into the [`SessionLog`].
 
 mod driver;
+mod files;
 mod tls;
 
 use std::net::SocketAddr;
@@ -143,8 +144,8 @@ pub enum Report {
         name: String,
         /// Where it was saved.
         path: PathBuf,
-        /// Its SHA-256 in lowercase hex.
-        sha256: String,
+        /// Its BLAKE3 hash in lowercase hex.
+        hash: String,
     },
     /// A transfer failed.
     FileFailed {
@@ -186,8 +187,15 @@ impl NoviceEndpoint {
     /// Must be called inside a tokio runtime.
     pub fn bind(identity: &Identity, addr: SocketAddr) -> Result<Self, ConnectError> {
         let config = tls::server_config(identity)?;
-        let endpoint = quinn::Endpoint::server(config, addr)
-            .map_err(|source| ConnectError::Bind { addr, source })?;
+        let bind_error = |source| ConnectError::Bind { addr, source };
+        let socket = udp_socket(addr).map_err(bind_error)?;
+        let endpoint = quinn::Endpoint::new(
+            quinn::EndpointConfig::default(),
+            Some(config),
+            socket,
+            Arc::new(quinn::TokioRuntime),
+        )
+        .map_err(bind_error)?;
         Ok(Self { endpoint })
     }
 
@@ -207,6 +215,36 @@ impl NoviceEndpoint {
         self.endpoint.close(0u32.into(), b"bye");
         let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint.wait_idle()).await;
     }
+}
+
+/// Socket buffers asked of the kernel (it caps them at `net.core.rmem_max`/`wmem_max`).
+///
+/// The default receive buffer (about 200 KiB on Linux) overflows at fast rates on a LAN or
+/// loopback; every overflow drops a whole batch of QUIC packets, which the congestion
+/// controller takes for congestion.
+const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
+
+/// A UDP socket bound to `addr`, with large buffers, for a QUIC endpoint.
+fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    if addr.is_ipv6() {
+        // Only what was asked for: the helper binds one socket per address family.
+        socket.set_only_v6(true)?;
+    }
+    for (what, result) in [
+        ("receive", socket.set_recv_buffer_size(SOCKET_BUFFER)),
+        ("send", socket.set_send_buffer_size(SOCKET_BUFFER)),
+    ] {
+        if let Err(error) = result {
+            tracing::debug!(%error, "cannot enlarge the UDP {what} buffer");
+        }
+    }
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
 }
 
 /// Connects to the invitation's candidates at once; the first connection whose TLS
@@ -230,8 +268,15 @@ pub async fn connect_candidates(
         };
         attempts.spawn(async move {
             let result = async {
-                let mut endpoint = quinn::Endpoint::client(bind)
-                    .map_err(|source| ConnectError::Bind { addr: bind, source })?;
+                let bind_error = |source| ConnectError::Bind { addr: bind, source };
+                let socket = udp_socket(bind).map_err(bind_error)?;
+                let mut endpoint = quinn::Endpoint::new(
+                    quinn::EndpointConfig::default(),
+                    None,
+                    socket,
+                    Arc::new(quinn::TokioRuntime),
+                )
+                .map_err(bind_error)?;
                 endpoint.set_default_client_config(config);
                 let connecting = endpoint
                     .connect(addr, tls::SERVER_NAME)

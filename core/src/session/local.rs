@@ -128,20 +128,20 @@ impl Session {
                 id,
                 name,
                 size,
-                sha256,
+                hash,
             } => (
                 Message::FileOffer {
                     id,
                     name: name.clone(),
                     size,
-                    sha256,
+                    hash,
                 },
                 Notification::FileOffered {
                     from: self.role,
                     id,
                     name,
                     size,
-                    sha256,
+                    hash,
                 },
             ),
             Command::AcceptFile { id } => (
