@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use crate::error::CliError;
 use crate::input::read_invitation;
 use crate::live::{self, Input};
+use crate::terminal::{Prompts, View};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -71,10 +72,14 @@ async fn join(args: JoinArgs, invitation: Invitation, log_dir: PathBuf) -> Resul
         println!("Connecting to {}… (Ctrl-C to stop)", invitation.body().name);
         println!("{}", live::HELP);
     }
-    let (reports, printer) = live::print_reports(script);
+    let prompts = (!script).then(Prompts::default);
+    let view = prompts
+        .clone()
+        .map(|prompts| View::new(Role::Helper, Some(invitation.body().name.clone()), prompts));
+    let (reports, printer) = live::print_reports(view);
     let io = SessionIo {
         name: args.name.clone().unwrap_or_else(helper_name),
-        commands: live::forward_commands(lines, script),
+        commands: live::forward_commands(lines, prompts),
         reports,
         log,
         config: SessionConfig::default(),
