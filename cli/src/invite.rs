@@ -23,6 +23,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::error::CliError;
 use crate::live;
+use crate::screen::Keeper;
 use crate::terminal::{Prompts, View};
 
 const EXAMPLES: &str = "\
@@ -281,13 +282,14 @@ async fn serve(
     let view = prompts
         .clone()
         .map(|prompts| View::new(Role::Novice, None, prompts));
-    let (reports, printer) = live::print_reports(view);
+    let (reports, printer) = live::print_reports(view, Keeper::default());
     let io = SessionIo {
         name: invitation.body().name.clone(),
         commands: live::forward_commands(live::stdin_lines(), prompts),
         reports,
         log,
         config: SessionConfig::default(),
+        screen: None,
     };
     let id = invitation.body().id;
     let keep_count = move |_: &AttemptLimiter| {

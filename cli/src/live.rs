@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::error::CliError;
+use crate::screen::Keeper;
 use crate::terminal::{self, Prompts, View};
 
 /// A command line of script mode.
@@ -164,6 +165,16 @@ pub fn report_event(report: Report) -> Value {
         Report::FileFailed { id, name, reason } => {
             json!({"event": "file_failed", "id": id, "name": name, "reason": reason})
         }
+        Report::Frame(frame) => json!({
+            "event": "frame", "seq": frame.seq, "width": frame.picture.width(),
+            "height": frame.picture.height(), "bytes": frame.bytes, "keyframe": frame.keyframe,
+        }),
+        Report::VideoStats(stats) => json!({
+            "event": "stats",
+            "fps": (stats.fps * 10.0).round() / 10.0,
+            "kbps": (stats.kbps * 10.0).round() / 10.0,
+            "rtt_ms": (stats.rtt_ms * 100.0).round() / 100.0,
+        }),
         Report::Error(message) => error_event(message),
     }
 }
@@ -271,17 +282,41 @@ pub fn forward_commands(
 
 /// Prints every report until the driver drops its sender: as JSON lines in script mode
 /// (`view` is `None`), otherwise through the terminal `view`.
+///
+/// Received frames go to `keeper` (recording, snapshot); they are events in script mode and
+/// silent on a terminal.
 pub fn print_reports(
     mut view: Option<View>,
+    mut keeper: Keeper,
 ) -> (mpsc::UnboundedSender<Report>, tokio::task::JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Report>();
     let printer = tokio::spawn(async move {
-        while let Some(report) = rx.recv().await {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            let report = tokio::select! {
+                report = rx.recv() => report,
+                _ = tick.tick() => {
+                    if let Some(problem) = keeper.flush() {
+                        emit(view.is_none(), error_event(problem));
+                    }
+                    continue;
+                }
+            };
+            let Some(report) = report else { break };
+            if let Report::Frame(frame) = &report
+                && let Some(problem) = keeper.keep(frame)
+            {
+                emit(view.is_none(), error_event(problem));
+            }
             let event = report_event(report);
             match &mut view {
+                Some(_) if matches!(event["event"].as_str(), Some("frame" | "stats")) => {}
                 Some(view) => view.show(&event),
                 None => emit(true, event),
             }
+        }
+        if let Some(problem) = keeper.flush() {
+            emit(view.is_none(), error_event(problem));
         }
     });
     (tx, printer)

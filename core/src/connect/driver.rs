@@ -10,13 +10,14 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use super::files;
+use super::video::{self, Video, VideoControl, VideoNews};
 use super::{
     ConnectError, HANDSHAKE_TIMEOUT, NoviceEndpoint, Report, SessionIo, Shared, UserCommand,
     connect_candidates, exporter, read_message, write_message,
 };
 use crate::auth::{self, AttemptLimiter, HardenedPassword};
 use crate::log::{LogEvent, SessionLog};
-use crate::proto::{self, FrameDecoder, Message, ProtoError, Role};
+use crate::proto::{self, BandwidthPreset, FrameDecoder, Message, ProtoError, Role};
 use crate::session::{
     Action, Command, Event, Notification, Session, SessionConfig, State, TransportEvent,
 };
@@ -63,6 +64,10 @@ struct Driver {
     file_rx: mpsc::UnboundedReceiver<Report>,
     /// The tasks moving files; each ends with a report on `file_tx`.
     transfers: tokio::task::JoinSet<()>,
+    /// The screen: sent by the novice, received by the helper.
+    video: Video,
+    /// The novice's bandwidth setting.
+    preset: BandwidthPreset,
 }
 
 /// How long a finished session waits for its transfers to fail and clean up.
@@ -280,6 +285,8 @@ impl Driver {
             file_tx,
             file_rx,
             transfers: tokio::task::JoinSet::new(),
+            video: Video::new(io.screen),
+            preset: BandwidthPreset::Auto,
         }
     }
 
@@ -339,6 +346,8 @@ impl Driver {
                     self.log(LogEvent::ConnectionEnded { reason });
                 }
                 self.prev_state = *state;
+                let active = matches!(state, State::ScreenSharing | State::ControlSharing);
+                self.video.control(|c| c.active = active);
             }
             Notification::ControlRequested => self.log(LogEvent::ControlRequested),
             Notification::ControlGranted => {
@@ -392,17 +401,21 @@ impl Driver {
                     reason: "cancelled".into(),
                 });
             }
-            Notification::BandwidthChanged { preset } => self.log(LogEvent::BandwidthChanged {
-                preset: preset.as_str().to_owned(),
-            }),
+            Notification::BandwidthChanged { preset } => {
+                self.preset = *preset;
+                let preset = *preset;
+                self.video.control(|c| c.preset = preset);
+                self.log(LogEvent::BandwidthChanged {
+                    preset: preset.as_str().to_owned(),
+                });
+            }
+            Notification::KeyframeRequested => self.video.control(|c| c.keyframes += 1),
             Notification::Paused => self.log(LogEvent::Paused),
             Notification::Resumed => self.log(LogEvent::Resumed),
             Notification::Refused { what, reason } => self.log(LogEvent::Error {
                 message: format!("refused {what}: {reason}"),
             }),
-            Notification::ConnectRequest { .. }
-            | Notification::SafetyCode { .. }
-            | Notification::KeyframeRequested => {}
+            Notification::ConnectRequest { .. } | Notification::SafetyCode { .. } => {}
         }
         let _ = self.reports.send(Report::Notification(notification));
     }
@@ -579,9 +592,23 @@ impl Driver {
     /// Runs the authenticated session until it ends.
     async fn run_session(&mut self, link: &mut Link) {
         let mut buf = vec![0u8; 64 * 1024];
+        self.video.start(
+            &link.conn,
+            VideoControl {
+                active: matches!(
+                    self.session.state(),
+                    State::ScreenSharing | State::ControlSharing
+                ),
+                preset: self.preset,
+                keyframes: 0,
+            },
+            self.role == Role::Helper,
+            &self.reports,
+        );
         loop {
             self.drain(Some(link), false).await;
             if self.session.state() == State::Ended {
+                self.video.stop();
                 self.settle_transfers().await;
                 return;
             }
@@ -609,6 +636,7 @@ impl Driver {
                     Ok(stream) => self.spawn_receive(stream),
                     Err(e) => self.lost(e.to_string()),
                 },
+                news = self.video.next() => self.on_video(news),
                 Some(report) = self.file_rx.recv() => self.on_file_report(report),
                 () = tokio::time::sleep_until(deadline) => self.session.handle_timeout(Instant::now()),
             }
@@ -631,6 +659,23 @@ impl Driver {
         }
         while let Ok(report) = self.file_rx.try_recv() {
             self.on_file_report(report);
+        }
+    }
+
+    fn on_video(&mut self, news: VideoNews) {
+        match news {
+            VideoNews::Frame(frame) => {
+                let _ = self.reports.send(Report::Frame(frame));
+            }
+            VideoNews::Stats(stats) => {
+                let _ = self.reports.send(Report::VideoStats(stats));
+            }
+            VideoNews::NeedKeyframe => self.handle(Event::Local(Command::RequestKeyframe)),
+            VideoNews::Invalid(reason) => {
+                let message = format!("the other side sent invalid video: {reason}");
+                self.error(message.clone());
+                self.lost(message);
+            }
         }
     }
 
@@ -770,11 +815,26 @@ impl Driver {
             .spawn(files::send(conn, outgoing, self.file_tx.clone()));
     }
 
-    fn spawn_receive(&mut self, stream: quinn::RecvStream) {
-        self.transfers.spawn(files::receive(
-            stream,
-            self.incoming.clone(),
-            self.file_tx.clone(),
-        ));
+    /// Reads a new stream's kind byte, then receives the file or frame it carries.
+    fn spawn_receive(&mut self, mut stream: quinn::RecvStream) {
+        let accepted = self.incoming.clone();
+        let reports = self.file_tx.clone();
+        let frames = self.video.sink();
+        self.transfers.spawn(async move {
+            let mut kind = [0u8];
+            if stream.read_exact(&mut kind).await.is_err() {
+                return;
+            }
+            match (kind[0], frames) {
+                (video::STREAM_FILE, _) => files::receive(stream, accepted, reports).await,
+                (video::STREAM_FRAME, Some(frames)) => video::receive(stream, frames).await,
+                (kind, _) => {
+                    let _ = stream.stop(1u32.into());
+                    let _ = reports.send(Report::Error(format!(
+                        "the other side opened a stream of unknown kind {kind}; ignored"
+                    )));
+                }
+            }
+        });
     }
 }

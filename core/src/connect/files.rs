@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use bytes::{Bytes, BytesMut};
 use tokio::sync::mpsc;
 
+use super::video::STREAM_FILE;
 use super::{Report, Shared};
 use crate::transfer::{CHUNK_SIZE, Incoming, Outgoing, Progress, TransferError};
 
@@ -21,8 +22,8 @@ const PIPELINE_DEPTH: usize = 32;
 /// The QUIC error code for a transfer abandoned by either side.
 const ABANDONED: u32 = 1;
 
-/// Sends `outgoing` on a new unidirectional stream of `conn`: the transfer id (8 bytes, big
-/// endian), then the file's bytes. Reports progress, then [`Report::FileSent`] or
+/// Sends `outgoing` on a new unidirectional stream of `conn`: [`STREAM_FILE`], the transfer
+/// id (8 bytes, big endian), then the file's bytes. Reports progress, then [`Report::FileSent`] or
 /// [`Report::FileFailed`], on `reports`.
 pub(super) async fn send(
     conn: quinn::Connection,
@@ -42,7 +43,9 @@ pub(super) async fn send(
             return;
         }
     };
-    if let Err(e) = stream.write_all(&offer.id.to_be_bytes()).await {
+    let mut header = [STREAM_FILE; 9];
+    header[1..].copy_from_slice(&offer.id.to_be_bytes());
+    if let Err(e) = stream.write_all(&header).await {
         let _ = reports.send(fail(e.to_string()));
         return;
     }
@@ -94,7 +97,7 @@ fn read_ahead(mut outgoing: Outgoing) -> mpsc::Receiver<ReadStep> {
     rx
 }
 
-/// Receives a file stream opened by the peer's [`send`] into the transfer it names, which
+/// Receives a file stream opened by the peer's [`send`] (after its kind byte) into the transfer it names, which
 /// must have been accepted (it is taken out of `accepted`). Reports progress, then
 /// [`Report::FileDone`] or [`Report::FileFailed`]; a stream for a transfer that was not
 /// accepted is refused with [`Report::Error`].

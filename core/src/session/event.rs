@@ -70,6 +70,8 @@ pub enum Command {
     Input(InputEvent),
     /// The novice pressed Esc on their own keyboard.
     LocalEscape,
+    /// Ask for a keyframe because the video cannot be decoded (helper).
+    RequestKeyframe,
     /// End the session (either side).
     Disconnect,
 }

@@ -52,6 +52,12 @@ impl Session {
                 };
                 self.set_state(State::ScreenSharing, None, ControlEnd::local(reason));
             }
+            Command::RequestKeyframe
+                if !matches!(state, State::ScreenSharing | State::ControlSharing) =>
+            {
+                self.refuse(operation.as_str(), "the screen is not being shared");
+            }
+            Command::RequestKeyframe => self.send(Message::KeyframeRequest),
             Command::Pause if !matches!(state, State::ScreenSharing | State::ControlSharing) => {
                 self.refuse(operation.as_str(), "only a shared screen can be paused");
             }
