@@ -6,7 +6,7 @@ use std::io::BufRead;
 use std::path::PathBuf;
 
 use lifeline_core::connect::{ConnectError, Outcome, Report, UserCommand};
-use lifeline_core::proto::BandwidthPreset;
+use lifeline_core::proto::{BandwidthPreset, InputEvent, MouseButton};
 use lifeline_core::session::{Command, Notification};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -37,6 +37,12 @@ enum ScriptCommand {
     DeclineFile { id: u64 },
     CancelFile { id: u64 },
     Password { text: String },
+    Pointer { x: f32, y: f32 },
+    Button { button: String, down: bool },
+    Wheel { dy: i32 },
+    Key { key: String, down: bool },
+    Text { text: String },
+    Monitor { index: usize },
 }
 
 /// One line of input: a command, the password, or why the line is not understood.
@@ -94,6 +100,11 @@ fn parse_words(line: &str) -> Result<ScriptCommand, String> {
             }
         }
         "decline" => ScriptCommand::DeclineFile { id: id(rest)? },
+        "monitor" => ScriptCommand::Monitor {
+            index: rest
+                .parse()
+                .map_err(|_| format!("{rest:?} is not a monitor number"))?,
+        },
         "cancel" => ScriptCommand::CancelFile { id: id(rest)? },
         _ => return Err(format!("unknown command {word:?}; {HELP}")),
     })
@@ -127,6 +138,26 @@ fn to_user_command(command: ScriptCommand) -> Result<UserCommand, String> {
         ScriptCommand::DeclineFile { id } => session(Command::DeclineFile { id }),
         ScriptCommand::CancelFile { id } => session(Command::CancelFile { id }),
         ScriptCommand::Password { .. } => Err("the password was already given".into()),
+        ScriptCommand::Pointer { x, y } => session(Command::Input(InputEvent::Pointer { x, y })),
+        ScriptCommand::Button { button, down } => {
+            let button = match button.as_str() {
+                "left" => MouseButton::Left,
+                "middle" => MouseButton::Middle,
+                "right" => MouseButton::Right,
+                other => {
+                    return Err(format!(
+                        "unknown button {other:?}; use left, middle or right"
+                    ));
+                }
+            };
+            session(Command::Input(InputEvent::Button { button, down }))
+        }
+        ScriptCommand::Wheel { dy } => session(Command::Input(InputEvent::Wheel { dy })),
+        ScriptCommand::Key { key, down } => {
+            session(Command::Input(InputEvent::Key { keysym: key, down }))
+        }
+        ScriptCommand::Text { text } => session(Command::Input(InputEvent::Text { text })),
+        ScriptCommand::Monitor { index } => Ok(UserCommand::SwitchMonitor(index)),
     }
 }
 
@@ -214,6 +245,9 @@ fn notification_event(notification: Notification) -> Value {
             json!({"event": "bandwidth", "preset": preset.as_str()})
         }
         Notification::KeyframeRequested => json!({"event": "keyframe_request"}),
+        Notification::MonitorRequested { index } => {
+            json!({"event": "monitor_request", "index": index})
+        }
         Notification::Refused { what, reason } => {
             json!({"event": "refused", "what": what, "reason": reason})
         }

@@ -218,6 +218,10 @@ impl View {
             "resumed" => Some("The session goes on.".to_owned()),
             "refused" => Some(format!("Refused {}: {}.", text("what"), text("reason"))),
             "keyframe_request" => None,
+            "monitor_request" => Some(format!(
+                "{peer} asks to see monitor {}. Type monitor {} to show it.",
+                event["index"], event["index"]
+            )),
             _ => {
                 say(event);
                 None

@@ -63,6 +63,7 @@ fn samples() -> Vec<Message> {
         },
         Message::Ping,
         Message::Pong,
+        Message::MonitorRequest { index: 1 },
     ]
 }
 
@@ -88,8 +89,8 @@ fn every_message_kind_round_trips() {
     let kinds: std::collections::HashSet<_> = messages.iter().map(Message::kind).collect();
     assert_eq!(
         kinds.len(),
-        23,
-        "one sample of each of the 23 message kinds"
+        24,
+        "one sample of each of the 24 message kinds"
     );
     let mut stream = Vec::new();
     for message in &messages {

@@ -335,6 +335,7 @@ fn permission_table_for_local_commands() {
     for command in [
         Command::RequestControl,
         Command::RequestKeyframe,
+        Command::RequestMonitor(1),
         Command::Input(InputEvent::Wheel { dy: 1 }),
     ] {
         let mut pair = Pair::screen_sharing();
@@ -736,6 +737,7 @@ fn command() -> impl Strategy<Value = Command> {
         input().prop_map(Command::Input),
         Just(Command::LocalEscape),
         Just(Command::RequestKeyframe),
+        Just(Command::RequestMonitor(1)),
         Just(Command::Disconnect),
     ]
 }
@@ -765,6 +767,7 @@ fn message() -> impl Strategy<Value = Message> {
         (0u64..3).prop_map(|id| Message::FileAccept { id }),
         input().prop_map(Message::Input),
         Just(Message::KeyframeRequest),
+        Just(Message::MonitorRequest { index: 1 }),
         Just(Message::Ping),
         Just(Message::Pong),
         Just(Message::Pake { message: vec![1] }),

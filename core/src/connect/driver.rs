@@ -415,7 +415,9 @@ impl Driver {
             Notification::Refused { what, reason } => self.log(LogEvent::Error {
                 message: format!("refused {what}: {reason}"),
             }),
-            Notification::ConnectRequest { .. } | Notification::SafetyCode { .. } => {}
+            Notification::ConnectRequest { .. }
+            | Notification::SafetyCode { .. }
+            | Notification::MonitorRequested { .. } => {}
         }
         let _ = self.reports.send(Report::Notification(notification));
     }
@@ -601,6 +603,7 @@ impl Driver {
                 ),
                 preset: self.preset,
                 keyframes: 0,
+                monitor: 0,
             },
             self.role == Role::Helper,
             &self.reports,
@@ -754,6 +757,13 @@ impl Driver {
                     Err(e) => self.error(e.to_string()),
                 }
             }
+            UserCommand::SwitchMonitor(index) => match self.role {
+                Role::Novice => self.video.control(|c| c.monitor = index),
+                Role::Helper => match u8::try_from(index) {
+                    Ok(index) => self.handle(Event::Local(Command::RequestMonitor(index))),
+                    Err(_) => self.error(format!("there is no monitor {index}")),
+                },
+            },
             UserCommand::AcceptFile { id, dir } => {
                 let Some(offer) = self.offers.get(&id).cloned() else {
                     self.error(format!("there is no file offer {id} to accept"));

@@ -110,6 +110,8 @@ pub enum UserCommand {
     Session(Command),
     /// Offer the file at this path to the peer.
     SendFile(PathBuf),
+    /// Share monitor `index` instead (novice), or ask the novice to (helper).
+    SwitchMonitor(usize),
     /// Accept the peer's file offer `id`, saving into the folder `dir`.
     AcceptFile {
         /// The transfer's identifier, as offered.

@@ -48,6 +48,8 @@ pub(super) struct VideoControl {
     pub preset: BandwidthPreset,
     /// Counts the helper's keyframe requests; each change asks for one.
     pub keyframes: u64,
+    /// The monitor to share.
+    pub monitor: usize,
 }
 
 /// A frame the helper decoded, for the user interface.
@@ -91,6 +93,7 @@ pub(super) async fn send(
     let (delivered_tx, mut delivered) = mpsc::unbounded_channel::<()>();
     let mut in_flight: VecDeque<(u64, oneshot::Sender<()>)> = VecDeque::new();
     let mut seq = 0u64;
+    let mut shown = current.monitor;
     let mut capacity_check = tokio::time::interval(CAPACITY_PERIOD);
     loop {
         let now = Instant::now();
@@ -111,7 +114,10 @@ pub(super) async fn send(
                     return;
                 }
                 let new = *control.borrow();
-                if new.keyframes != current.keyframes || (new.active && !current.active) {
+                if new.keyframes != current.keyframes
+                    || (new.active && !current.active)
+                    || new.monitor != current.monitor
+                {
                     pacer.request_keyframe();
                 }
                 current = new;
@@ -137,11 +143,15 @@ pub(super) async fn send(
         };
         let keyframe = pacer.keyframe_wanted();
         let rate = pacer.settings();
+        let monitor = (current.monitor != shown).then_some(current.monitor);
+        shown = current.monitor;
         let work = tokio::task::spawn_blocking(move || {
             if encoder.settings() != rate {
                 encoder.set_settings(rate);
             }
-            let result = capture_and_encode(source.as_mut(), &mut encoder, keyframe);
+            let switched = monitor.map_or(Ok(()), |index| source.select_monitor(index));
+            let result =
+                switched.and_then(|()| capture_and_encode(source.as_mut(), &mut encoder, keyframe));
             (source, encoder, result)
         });
         let Ok((source, encoder, result)) = work.await else {

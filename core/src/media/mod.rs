@@ -40,6 +40,9 @@ pub enum MediaError {
     /// The H.264 decoder rejected the data.
     #[error("H.264 decoder failed: {0}; request a keyframe from the sender")]
     Decoder(String),
+    /// The screen could not be captured, or the monitor asked for does not exist.
+    #[error("cannot capture the screen: {0}")]
+    Source(String),
     /// A picture could not be written as PNG.
     #[error("cannot encode the picture as PNG: {0}")]
     Png(#[from] png::EncodingError),
@@ -246,6 +249,17 @@ pub trait FrameSource: Send {
     /// The current picture, or `None` if it is known not to have changed since the last
     /// call (a capturer with change notification need not copy the screen then).
     fn next_frame(&mut self) -> Result<Option<Frame>, MediaError>;
+
+    /// Shares monitor `index` from now on; sources with one picture have only monitor 0.
+    fn select_monitor(&mut self, index: usize) -> Result<(), MediaError> {
+        if index == 0 {
+            Ok(())
+        } else {
+            Err(MediaError::Source(format!(
+                "there is no monitor {index}; this screen has one"
+            )))
+        }
+    }
 }
 
 /// A video decoder giving BGRA frames.

@@ -119,12 +119,18 @@ mod tests {
 
         // 10 fps: the next capture 100 ms later.
         pacer.on_captured(t0);
-        assert_eq!(pacer.next_capture(t0), Some(t0 + Duration::from_millis(100)));
+        assert_eq!(
+            pacer.next_capture(t0),
+            Some(t0 + Duration::from_millis(100))
+        );
 
         // A 5,000-byte keyframe at 80 kbit/s uses 500 ms of budget.
         pacer.on_sent(5_000, t0, true);
         assert!(!pacer.keyframe_wanted());
-        assert_eq!(pacer.next_capture(t0), Some(t0 + Duration::from_millis(500)));
+        assert_eq!(
+            pacer.next_capture(t0),
+            Some(t0 + Duration::from_millis(500))
+        );
 
         // A second frame in flight stops captures until one is delivered.
         let t1 = t0 + Duration::from_millis(500);

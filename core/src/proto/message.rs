@@ -255,6 +255,11 @@ pub enum Message {
     Ping,
     /// Answer to [`Message::Ping`].
     Pong,
+    /// The helper asks the novice to share another monitor.
+    MonitorRequest {
+        /// The monitor's index in the novice's list.
+        index: u8,
+    },
 }
 
 impl Message {
@@ -284,6 +289,7 @@ impl Message {
             Self::Disconnect { .. } => "disconnect",
             Self::Ping => "ping",
             Self::Pong => "pong",
+            Self::MonitorRequest { .. } => "monitor_request",
         }
     }
 

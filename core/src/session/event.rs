@@ -72,6 +72,8 @@ pub enum Command {
     LocalEscape,
     /// Ask for a keyframe because the video cannot be decoded (helper).
     RequestKeyframe,
+    /// Ask the novice to share monitor `index` instead (helper).
+    RequestMonitor(u8),
     /// End the session (either side).
     Disconnect,
 }
@@ -191,6 +193,11 @@ pub enum Notification {
     },
     /// The helper needs a keyframe (novice).
     KeyframeRequested,
+    /// The helper asks to see monitor `index` (novice).
+    MonitorRequested {
+        /// The monitor's index.
+        index: u8,
+    },
     /// A request was refused by the permission table or the current state.
     Refused {
         /// What was asked, e.g. `pause or resume` or `pause or resume from the helper`.

@@ -58,6 +58,10 @@ impl Session {
                 self.refuse(operation.as_str(), "the screen is not being shared");
             }
             Command::RequestKeyframe => self.send(Message::KeyframeRequest),
+            Command::RequestMonitor(_) if !state.is_sharing() => {
+                self.refuse(operation.as_str(), "the screen is not being shared");
+            }
+            Command::RequestMonitor(index) => self.send(Message::MonitorRequest { index }),
             Command::Pause if !matches!(state, State::ScreenSharing | State::ControlSharing) => {
                 self.refuse(operation.as_str(), "only a shared screen can be paused");
             }

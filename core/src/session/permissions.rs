@@ -36,6 +36,8 @@ pub enum Operation {
     SendInput,
     /// Ask the screen encoder for a keyframe.
     RequestKeyframe,
+    /// Ask to see another monitor.
+    RequestMonitor,
     /// Approve or deny the connection.
     AnswerConsent,
     /// Grant or deny control.
@@ -56,6 +58,7 @@ impl Operation {
             Self::RequestControl => "request control",
             Self::SendInput => "send input",
             Self::RequestKeyframe => "request a keyframe",
+            Self::RequestMonitor => "ask for another monitor",
             Self::AnswerConsent => "approve or deny the connection",
             Self::AnswerControl => "grant or deny control",
         }
@@ -72,7 +75,10 @@ impl Operation {
             | Self::Escape
             | Self::AnswerConsent
             | Self::AnswerControl => &[Role::Novice],
-            Self::RequestControl | Self::SendInput | Self::RequestKeyframe => &[Role::Helper],
+            Self::RequestControl
+            | Self::SendInput
+            | Self::RequestKeyframe
+            | Self::RequestMonitor => &[Role::Helper],
         }
     }
 
@@ -113,6 +119,7 @@ impl Operation {
             Command::Input(_) => Self::SendInput,
             Command::LocalEscape => Self::Escape,
             Command::RequestKeyframe => Self::RequestKeyframe,
+            Command::RequestMonitor(_) => Self::RequestMonitor,
             Command::Disconnect => Self::Disconnect,
         }
     }
@@ -140,6 +147,7 @@ impl Operation {
             | Message::FileCancel { .. } => Self::SendFiles,
             Message::Input(_) => Self::SendInput,
             Message::KeyframeRequest => Self::RequestKeyframe,
+            Message::MonitorRequest { .. } => Self::RequestMonitor,
             Message::Disconnect { .. } => Self::Disconnect,
         })
     }

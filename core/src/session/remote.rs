@@ -131,7 +131,8 @@ impl Session {
             | Message::FileAccept { .. }
             | Message::FileDecline { .. }
             | Message::FileCancel { .. }
-            | Message::KeyframeRequest => self.shared_message(message, peer),
+            | Message::KeyframeRequest
+            | Message::MonitorRequest { .. } => self.shared_message(message, peer),
         }
     }
 
@@ -161,6 +162,7 @@ impl Session {
             Message::FileDecline { id } => Notification::FileDeclined { id },
             Message::FileCancel { id } => Notification::FileCancelled { id },
             Message::KeyframeRequest => Notification::KeyframeRequested,
+            Message::MonitorRequest { index } => Notification::MonitorRequested { index },
             _ => return,
         };
         self.notify(notification);
