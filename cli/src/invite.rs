@@ -285,7 +285,7 @@ async fn serve(
     let (reports, printer) = live::print_reports(view, Keeper::default());
     let io = SessionIo {
         name: invitation.body().name.clone(),
-        commands: live::forward_commands(live::stdin_lines(), prompts),
+        commands: live::forward_commands(live::stdin_lines(), prompts).1,
         reports,
         log,
         config: SessionConfig::default(),

@@ -46,6 +46,9 @@ pub struct JoinArgs {
     /// Keep the latest picture of the novice's screen in this PNG, rewritten every second.
     #[arg(long, value_name = "FILE.png")]
     snapshot: Option<PathBuf>,
+    /// Do not open a window even when a display is available.
+    #[arg(long)]
+    no_window: bool,
 }
 
 /// Connects and runs the helper's side until the session ends.
@@ -83,11 +86,24 @@ async fn join(args: JoinArgs, invitation: Invitation, log_dir: PathBuf) -> Resul
     let view = prompts
         .clone()
         .map(|prompts| View::new(Role::Helper, Some(invitation.body().name.clone()), prompts));
-    let keeper = Keeper::new(args.record.clone(), args.snapshot.clone())?;
+    let (window_commands, commands) = live::forward_commands(lines, prompts);
+    #[allow(unused_mut)]
+    let mut keeper = Keeper::new(args.record.clone(), args.snapshot.clone())?;
+    #[cfg(target_os = "linux")]
+    if !args.no_window {
+        let title = format!("{} — Lifeline", invitation.body().name);
+        match crate::window::Viewer::open(&title, window_commands) {
+            Ok(Some(viewer)) => keeper.set_viewer(viewer),
+            Ok(None) => {}
+            Err(e) => live::emit(script, live::error_event(e)),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    drop(window_commands);
     let (reports, printer) = live::print_reports(view, keeper);
     let io = SessionIo {
         name: args.name.clone().unwrap_or_else(helper_name),
-        commands: live::forward_commands(lines, prompts),
+        commands,
         reports,
         log,
         config: SessionConfig::default(),

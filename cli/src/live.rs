@@ -275,13 +275,19 @@ pub fn stdin_lines() -> mpsc::UnboundedReceiver<String> {
 /// Turns input lines into commands until input ends; prints an error event for each line
 /// that is not a command. `prompts` is `None` in script mode; on a terminal, `yes` and `no`
 /// answer its newest question. Ctrl-C disconnects.
+///
+/// Returns a sender for other sources of commands (the helper's window) and the receiver.
 pub fn forward_commands(
     mut lines: mpsc::UnboundedReceiver<String>,
     prompts: Option<Prompts>,
-) -> mpsc::UnboundedReceiver<UserCommand> {
+) -> (
+    mpsc::UnboundedSender<UserCommand>,
+    mpsc::UnboundedReceiver<UserCommand>,
+) {
     let script = prompts.is_none();
     let (tx, rx) = mpsc::unbounded_channel();
     let ctrl_c = tx.clone();
+    let others = tx.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             let _ = ctrl_c.send(UserCommand::Session(Command::Disconnect));
@@ -311,7 +317,7 @@ pub fn forward_commands(
         // Input ended: keep the channel open so the session goes on (Ctrl-C still works).
         tx.closed().await;
     });
-    rx
+    (others, rx)
 }
 
 /// Prints every report until the driver drops its sender: as JSON lines in script mode
@@ -343,6 +349,9 @@ pub fn print_reports(
                 emit(view.is_none(), error_event(problem));
             }
             let event = report_event(report);
+            if event["event"] == "state" {
+                keeper.on_state(event["state"].as_str().unwrap_or_default());
+            }
             match &mut view {
                 Some(_) if matches!(event["event"].as_str(), Some("frame" | "stats")) => {}
                 Some(view) => view.show(&event),

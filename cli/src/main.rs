@@ -17,6 +17,8 @@ mod live;
 mod log_cmd;
 mod screen;
 mod terminal;
+#[cfg(target_os = "linux")]
+mod window;
 
 use std::process::ExitCode;
 

@@ -1,6 +1,6 @@
-//! What the helper does with the novice's screen without a window: `--record FILE.h264`
-//! keeps every frame received, `--snapshot FILE.png` the latest picture (rewritten at most
-//! every second, and once more at the end).
+//! What the helper does with the novice's screen: shows it in a window (on a display),
+//! keeps every frame received with `--record FILE.h264`, and the latest picture with
+//! `--snapshot FILE.png` (rewritten at most every second, and once more at the end).
 
 use std::fs::File;
 use std::io::Write;
@@ -25,6 +25,8 @@ pub struct Keeper {
     written: Option<Instant>,
     /// Whether the latest picture is newer than the snapshot on disk.
     pending: bool,
+    #[cfg(target_os = "linux")]
+    viewer: Option<crate::window::Viewer>,
 }
 
 impl Keeper {
@@ -49,9 +51,29 @@ impl Keeper {
         })
     }
 
+    /// Shows the frames in `viewer` too.
+    #[cfg(target_os = "linux")]
+    pub fn set_viewer(&mut self, viewer: crate::window::Viewer) {
+        self.viewer = Some(viewer);
+    }
+
+    /// Follows the session's state: the window forwards input only with control.
+    pub fn on_state(&mut self, state: &str) {
+        #[cfg(target_os = "linux")]
+        if let Some(viewer) = &self.viewer {
+            viewer.set_control(state == "control_sharing");
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = state;
+    }
+
     /// Keeps one frame; returns an error message if a file could not be written (the
     /// recording then stops).
     pub fn keep(&mut self, frame: &ReceivedFrame) -> Option<String> {
+        #[cfg(target_os = "linux")]
+        if let Some(viewer) = &self.viewer {
+            viewer.show(frame.picture.clone());
+        }
         let mut problem = None;
         if let Some((path, file)) = &mut self.record
             && let Err(e) = file.write_all(&frame.encoded)
