@@ -121,7 +121,7 @@ pub(super) async fn send(
                     pacer.request_keyframe();
                 }
                 current = new;
-                pacer.set_settings(settings(current.preset, &conn));
+                retune(&mut pacer, settings(current.preset, &conn));
                 continue;
             }
             Some(()) = delivered.recv() => {
@@ -130,7 +130,7 @@ pub(super) async fn send(
             }
             _ = capacity_check.tick() => {
                 if current.preset == BandwidthPreset::Auto {
-                    pacer.set_settings(settings(current.preset, &conn));
+                    retune(&mut pacer, settings(current.preset, &conn));
                 }
                 continue;
             }
@@ -190,6 +190,17 @@ pub(super) async fn send(
 /// Resolves when the connection has closed.
 async fn closed(conn: &quinn::Connection) {
     conn.closed().await;
+}
+
+/// Applies `new` settings unless they differ from the current ones only by a bitrate within
+/// a third: every change restarts the encoder (and costs a keyframe).
+fn retune(pacer: &mut Pacer, new: crate::media::RateSettings) {
+    let old = pacer.settings();
+    let ratio = f64::from(new.bitrate) / f64::from(old.bitrate.max(1));
+    let same_shape = new.max_fps == old.max_fps && new.scale_divisor == old.scale_divisor;
+    if !same_shape || !(0.75..=1.33).contains(&ratio) {
+        pacer.set_settings(new);
+    }
 }
 
 /// The rate settings for `preset`, with the connection's capacity for `auto`.

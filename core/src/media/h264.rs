@@ -73,12 +73,12 @@ impl OpenH264Encoder {
         }
     }
 
-    /// Applies new rate settings (bitrate, frame rate, scale); the next frame is a keyframe.
+    /// Applies new rate settings (bitrate, frame rate, scale). openh264 restarts, so the
+    /// next frame sent is a keyframe; an unchanged screen still sends nothing.
     pub fn set_settings(&mut self, settings: RateSettings) {
         if settings != self.settings {
             self.settings = settings;
             self.encoder = None;
-            self.damage.reset();
         }
     }
 
