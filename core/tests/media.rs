@@ -222,9 +222,22 @@ fn dialup_encodes_at_half_size() {
     assert_eq!((key.width, key.height), (320, 240));
     let out = decode(&mut OpenH264Decoder::new().unwrap(), &key);
     assert!(psnr(&downscale(&frame, 2), &out) >= 25.0);
-    // Changing the bitrate restarts the encoder: the next frame is a keyframe.
+    // Changing the bitrate restarts the encoder: an unchanged screen still sends nothing,
+    // and the next change comes as a keyframe.
     enc.set_bitrate(100_000);
-    let again = encode(&mut enc, &frame, false).expect("restart re-encodes");
+    assert!(encode(&mut enc, &frame, false).is_none());
+    let mut changed = frame.clone();
+    pattern::draw_text(
+        &mut changed,
+        Rect {
+            x: 10,
+            y: 10,
+            width: 200,
+            height: 30,
+        },
+        3,
+    );
+    let again = encode(&mut enc, &changed, false).expect("a change is sent");
     assert!(again.keyframe);
 }
 
