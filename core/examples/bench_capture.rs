@@ -14,7 +14,7 @@ const ROUNDS: usize = 60;
 
 fn start_xvfb() -> (Child, String) {
     let mut child = Command::new("Xvfb")
-        .args(["-displayfd", "1", "-screen", "0", "1920x1080x24", "-nolisten", "tcp"])
+        .args(["-displayfd", "1", "-noreset", "-screen", "0", "1920x1080x24", "-nolisten", "tcp"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

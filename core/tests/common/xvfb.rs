@@ -12,11 +12,12 @@ pub struct Xvfb {
 }
 
 impl Xvfb {
-    /// Starts `Xvfb -screen 0 {width}x{height}x24`. Returns `None` (after printing why) only
+    /// Starts `Xvfb -screen 0 {width}x{height}x24`, with `-noreset` (otherwise the server resets,
+    /// losing e.g. RandR monitors, whenever its last client disconnects). Returns `None` (after printing why) only
     /// when Xvfb is not installed; any other failure panics.
     pub fn start(width: u32, height: u32) -> Option<Self> {
         let spawned = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-nolisten", "tcp", "-screen", "0"])
+            .args(["-displayfd", "1", "-nolisten", "tcp", "-noreset", "-screen", "0"])
             .arg(format!("{width}x{height}x24"))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
