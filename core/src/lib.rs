@@ -15,6 +15,8 @@
 //! - [`store`]: standing invitations, their secrets kept in the OS keyring.
 //! - [`connect`]: QUIC connections on a LAN and the async driver of a session.
 //! - `media` (feature `media`): damage detection, colour conversion, H.264 encode/decode.
+//! - `host` (feature `host`): the novice's desktop: screen capture, input injection, the
+//!   local-Esc watcher.
 //!
 //! [`fuzzing`] holds the entry points of the fuzz targets.
 
@@ -27,6 +29,8 @@ pub mod fuzzing;
 mod hex;
 pub mod identity;
 pub mod log;
+#[cfg(feature = "host")]
+pub mod host;
 #[cfg(feature = "media")]
 pub mod media;
 pub mod net;
