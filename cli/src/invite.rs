@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use lifeline_core::auth::{
     AttemptLimiter, HardenedPassword, HardeningParams, generate_password, harden,
 };
-use lifeline_core::connect::{NoviceEndpoint, SessionIo, run_novice};
+use lifeline_core::connect::{Desktop, NoviceEndpoint, SessionIo, run_novice};
 use lifeline_core::identity::Identity;
 use lifeline_core::log::SessionLog;
 use lifeline_core::net::host_candidates;
@@ -76,6 +76,54 @@ pub struct InviteArgs {
     /// Folder for the session log [default: Documents/Lifeline Logs].
     #[arg(long, value_name = "DIR")]
     log_dir: Option<PathBuf>,
+    /// Share the screen of this X11 display [default: $DISPLAY].
+    #[arg(long, value_name = "DISPLAY")]
+    display: Option<String>,
+    /// Share this monitor: 0, 1, … in the display's order [default: the primary one].
+    #[arg(long, value_name = "N")]
+    monitor: Option<usize>,
+    /// Share no screen: chat and files only.
+    #[arg(long, conflicts_with_all = ["display", "monitor"])]
+    no_share: bool,
+}
+
+/// Opens the desktop to share: `--display`, else `$DISPLAY`; `None` with `--no-share` or
+/// without any display (then says so).
+fn open_desktop(args: &InviteArgs) -> Result<Option<Desktop>, CliError> {
+    if args.no_share {
+        return Ok(None);
+    }
+    let display = args
+        .display
+        .clone()
+        .or_else(|| std::env::var("DISPLAY").ok().filter(|d| !d.is_empty()));
+    let Some(display) = display else {
+        eprintln!("warning: no display to share (DISPLAY is not set); chat and files only");
+        return Ok(None);
+    };
+    share_desktop(&display, args.monitor).map(Some)
+}
+
+#[cfg(all(
+    unix,
+    not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+))]
+fn share_desktop(display: &str, monitor: Option<usize>) -> Result<Desktop, CliError> {
+    lifeline_core::host::share_x11(Some(display), monitor).map_err(|e| {
+        CliError::System(format!(
+            "cannot share the screen of display {display}: {e}; use --no-share for chat and files only"
+        ))
+    })
+}
+
+#[cfg(not(all(
+    unix,
+    not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+)))]
+fn share_desktop(display: &str, _monitor: Option<usize>) -> Result<Desktop, CliError> {
+    Err(CliError::System(format!(
+        "sharing display {display} is not available on this system yet; use --no-share"
+    )))
 }
 
 /// Parses `--expires`: a positive duration of at most 99 days.
@@ -122,6 +170,7 @@ struct Written {
 /// ends, the invitation expires or closes, or Ctrl-C.
 async fn wait_for_helper(args: InviteArgs, identity: Identity) -> Result<(), CliError> {
     let script = args.script;
+    let desktop = open_desktop(&args)?;
     let listen = args
         .listen
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
@@ -189,20 +238,25 @@ async fn wait_for_helper(args: InviteArgs, identity: Identity) -> Result<(), Cli
         );
         println!("{}", live::HELP);
     }
+    let options = Options {
+        script,
+        log_dir,
+        desktop,
+    };
     serve(
         endpoint,
         invitation,
         &hardened,
         standing.limiter,
         kept,
-        script,
-        log_dir,
+        options,
     )
     .await
 }
 
 /// Waits again on a standing invitation kept in the keyring.
 async fn resume(args: InviteArgs, id: &str) -> Result<(), CliError> {
+    let desktop = open_desktop(&args)?;
     let id: InvitationId = id.parse().map_err(|_| {
         CliError::Usage(format!(
             "{id:?} is not an invitation id (32 hex digits); see lifeline invitations"
@@ -248,16 +302,27 @@ async fn resume(args: InviteArgs, id: &str) -> Result<(), CliError> {
         println!("Link:       {}", invitation.to_link());
         println!("{}", live::HELP);
     }
+    let options = Options {
+        script: args.script,
+        log_dir,
+        desktop,
+    };
     serve(
         endpoint,
         invitation,
         &standing.hardened,
         standing.limiter.clone(),
         Some(store),
-        args.script,
-        log_dir,
+        options,
     )
     .await
+}
+
+/// How a session runs: its user interface, log folder and desktop.
+struct Options {
+    script: bool,
+    log_dir: PathBuf,
+    desktop: Option<Desktop>,
 }
 
 /// Runs the novice's side on `endpoint` until the session ends; wrong passwords are
@@ -268,9 +333,13 @@ async fn serve(
     hardened: &HardenedPassword,
     limiter: AttemptLimiter,
     kept: Option<StandingInvitations<OsKeyring>>,
-    script: bool,
-    log_dir: PathBuf,
+    options: Options,
 ) -> Result<(), CliError> {
+    let Options {
+        script,
+        log_dir,
+        desktop,
+    } = options;
     let log = SessionLog::create(
         &log_dir,
         Role::Novice,
@@ -289,7 +358,7 @@ async fn serve(
         reports,
         log,
         config: SessionConfig::default(),
-        screen: None,
+        desktop,
     };
     let id = invitation.body().id;
     let keep_count = move |_: &AttemptLimiter| {

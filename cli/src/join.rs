@@ -107,7 +107,7 @@ async fn join(args: JoinArgs, invitation: Invitation, log_dir: PathBuf) -> Resul
         reports,
         log,
         config: SessionConfig::default(),
-        screen: None,
+        desktop: None,
     };
     let result = run_helper(&invitation, &hardened, io).await;
     let _ = printer.await;

@@ -14,7 +14,16 @@ const ROUNDS: usize = 60;
 
 fn start_xvfb() -> (Child, String) {
     let mut child = Command::new("Xvfb")
-        .args(["-displayfd", "1", "-noreset", "-screen", "0", "1920x1080x24", "-nolisten", "tcp"])
+        .args([
+            "-displayfd",
+            "1",
+            "-noreset",
+            "-screen",
+            "0",
+            "1920x1080x24",
+            "-nolisten",
+            "tcp",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -22,7 +31,10 @@ fn start_xvfb() -> (Child, String) {
     let mut out = child.stdout.take().expect("piped stdout");
     let mut number = String::new();
     let mut byte = [0u8; 1];
-    while std::io::Read::read(&mut out, &mut byte).map(|n| n == 1).unwrap_or(false) {
+    while std::io::Read::read(&mut out, &mut byte)
+        .map(|n| n == 1)
+        .unwrap_or(false)
+    {
         if byte[0] == b'\n' {
             break;
         }
@@ -52,7 +64,14 @@ fn main() {
     };
     let mut capturer = X11Capturer::connect(Some(&display)).expect("connect");
     let m = capturer.monitor().clone();
-    println!("display {display}, monitor {}×{} at ({}, {}), MIT-SHM: {}", m.width, m.height, m.x, m.y, capturer.uses_shm());
+    println!(
+        "display {display}, monitor {}×{} at ({}, {}), MIT-SHM: {}",
+        m.width,
+        m.height,
+        m.x,
+        m.y,
+        capturer.uses_shm()
+    );
 
     let mut full = Vec::new();
     for _ in 0..ROUNDS {
@@ -86,7 +105,10 @@ fn main() {
             .status();
         let _ = status;
         // Cursor moves do not damage the framebuffer under Xvfb; repaint a root strip instead.
-        let _ = Command::new("xsetroot").env("DISPLAY", &display).args(["-solid", if i % 2 == 0 { "red" } else { "blue" }]).status();
+        let _ = Command::new("xsetroot")
+            .env("DISPLAY", &display)
+            .args(["-solid", if i % 2 == 0 { "red" } else { "blue" }])
+            .status();
         while !capturer.has_changed().expect("poll") {
             std::thread::sleep(Duration::from_micros(200));
         }

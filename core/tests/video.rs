@@ -111,7 +111,7 @@ async fn the_helper_sees_the_novice_screen_and_pause_stops_it() {
         reports: report_tx,
         log,
         config: SessionConfig::default(),
-        screen: None,
+        desktop: None,
     };
     tokio::spawn(async move {
         let _ = run_helper(&invitation, &hardened, io).await;

@@ -77,6 +77,16 @@ impl Scripted {
             .map_err(|_| missing.to_owned())
     }
 
+    /// Every event that arrives within `period` (none is an error here).
+    pub fn events_for(&self, period: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + period;
+        let mut events = Vec::new();
+        while let Ok(event) = self.next_event(deadline, "") {
+            events.push(event);
+        }
+        events
+    }
+
     /// The next `state` event that reports `state`.
     pub fn wait_state(&self, state: &str) -> Result<Value, String> {
         self.wait_for("state", |event| event["state"] == state)

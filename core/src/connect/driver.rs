@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 use super::files;
 use super::video::{self, Video, VideoControl, VideoNews};
 use super::{
-    ConnectError, HANDSHAKE_TIMEOUT, NoviceEndpoint, Report, SessionIo, Shared, UserCommand,
-    connect_candidates, exporter, read_message, write_message,
+    ConnectError, HANDSHAKE_TIMEOUT, InputSink, NoviceEndpoint, Report, SessionIo, Shared,
+    UserCommand, connect_candidates, exporter, read_message, write_message,
 };
 use crate::auth::{self, AttemptLimiter, HardenedPassword};
 use crate::log::{LogEvent, SessionLog};
@@ -68,6 +68,14 @@ struct Driver {
     video: Video,
     /// The novice's bandwidth setting.
     preset: BandwidthPreset,
+    /// Where the helper's input goes (novice).
+    input: Option<Box<dyn InputSink>>,
+    /// The novice's own Esc presses.
+    escapes: Option<mpsc::UnboundedReceiver<()>>,
+    /// Kept for the session.
+    _guard: Option<Box<dyn Send>>,
+    /// Whether an injection failure was reported (once per session).
+    input_failed: bool,
 }
 
 /// How long a finished session waits for its transfers to fail and clean up.
@@ -255,6 +263,17 @@ fn expect_confirm(message: Message) -> Result<[u8; 32], ProtoError> {
     }
 }
 
+/// The next Esc of the novice, or never without a watcher (or once it stopped).
+async fn next_escape(escapes: &mut Option<mpsc::UnboundedReceiver<()>>) -> Option<()> {
+    match escapes {
+        Some(escapes) => match escapes.recv().await {
+            Some(()) => Some(()),
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
 fn unexpected(wanted: &str, got: &Message) -> ProtoError {
     ProtoError::Malformed(format!("expected {wanted} but got {}", got.kind()))
 }
@@ -264,6 +283,15 @@ impl Driver {
         let (file_tx, file_rx) = mpsc::unbounded_channel();
         let session = Session::new(role, io.config, Instant::now());
         let prev_state = session.state();
+        let (screen, input, escapes, guard) = match io.desktop {
+            Some(desktop) => (
+                Some(desktop.screen),
+                desktop.input,
+                desktop.escapes,
+                desktop.guard,
+            ),
+            None => (None, None, None, None),
+        };
         Self {
             role,
             name: io.name,
@@ -285,8 +313,12 @@ impl Driver {
             file_tx,
             file_rx,
             transfers: tokio::task::JoinSet::new(),
-            video: Video::new(io.screen),
+            video: Video::new(screen),
             preset: BandwidthPreset::Auto,
+            input,
+            escapes,
+            _guard: guard,
+            input_failed: false,
         }
     }
 
@@ -438,8 +470,7 @@ impl Driver {
                     }
                 }
                 Action::Notify(notification) => self.notify(notification),
-                // Input injection arrives with the `host` module; nothing to inject into yet.
-                Action::InjectInput(_) => {}
+                Action::InjectInput(event) => self.inject(&event),
                 Action::Close { reason } => close = Some(reason),
             }
         }
@@ -640,6 +671,9 @@ impl Driver {
                     Err(e) => self.lost(e.to_string()),
                 },
                 news = self.video.next() => self.on_video(news),
+                Some(()) = next_escape(&mut self.escapes) => {
+                    self.handle(Event::Local(Command::LocalEscape));
+                }
                 Some(report) = self.file_rx.recv() => self.on_file_report(report),
                 () = tokio::time::sleep_until(deadline) => self.session.handle_timeout(Instant::now()),
             }
@@ -679,6 +713,18 @@ impl Driver {
                 self.error(message.clone());
                 self.lost(message);
             }
+        }
+    }
+
+    fn inject(&mut self, event: &proto::InputEvent) {
+        let Some(input) = &mut self.input else { return };
+        if let Err(e) = input.inject(event)
+            && !self.input_failed
+        {
+            self.input_failed = true;
+            self.error(format!(
+                "cannot pass the helper's input to this desktop: {e}"
+            ));
         }
     }
 

@@ -182,9 +182,29 @@ pub struct SessionIo {
     pub log: SessionLog,
     /// The session's timeouts.
     pub config: SessionConfig,
-    /// The novice's screen to share once approved; `None` shares nothing (the helper, or a
+    /// The novice's desktop, shared once approved; `None` shares nothing (the helper, or a
     /// session of chat and files only).
-    pub screen: Option<Box<dyn FrameSource>>,
+    pub desktop: Option<Desktop>,
+}
+
+/// The novice's desktop in a session: the screen to share, where the helper's input goes,
+/// and the novice's own Esc key.
+pub struct Desktop {
+    /// The pictures to share.
+    pub screen: Box<dyn FrameSource>,
+    /// Where the helper's input goes during control sharing; `None` for view only.
+    pub input: Option<Box<dyn InputSink>>,
+    /// One message per Esc the novice presses on their own keyboard; each ends control.
+    pub escapes: Option<mpsc::UnboundedReceiver<()>>,
+    /// Whatever must live as long as the session (e.g. the Esc watcher).
+    pub guard: Option<Box<dyn Send>>,
+}
+
+/// Injects the helper's input on the novice's desktop (see `host::Injector`).
+pub trait InputSink: Send {
+    /// Injects one event; the session has checked that control is shared. Pointer
+    /// positions refer to the monitor being shared.
+    fn inject(&mut self, event: &proto::InputEvent) -> Result<(), String>;
 }
 
 impl std::fmt::Debug for SessionIo {
@@ -192,7 +212,7 @@ impl std::fmt::Debug for SessionIo {
         f.debug_struct("SessionIo")
             .field("name", &self.name)
             .field("config", &self.config)
-            .field("screen", &self.screen.is_some())
+            .field("desktop", &self.desktop.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -62,7 +62,10 @@ pub fn keysym_from_name(name: &str) -> Option<u32> {
     if let (Some(c), None) = (chars.next(), chars.next()) {
         return keysym_from_char(c);
     }
-    if let Some(hex) = name.strip_prefix('U').filter(|h| (4..=6).contains(&h.len())) {
+    if let Some(hex) = name
+        .strip_prefix('U')
+        .filter(|h| (4..=6).contains(&h.len()))
+    {
         let code = u32::from_str_radix(hex, 16).ok()?;
         return char::from_u32(code).and_then(keysym_from_char);
     }

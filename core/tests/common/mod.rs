@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use lifeline_core::auth::{AttemptLimiter, HardeningParams, Password, harden};
-use lifeline_core::connect::{NoviceEndpoint, Report, SessionIo, UserCommand, run_novice};
+use lifeline_core::connect::{Desktop, NoviceEndpoint, Report, SessionIo, UserCommand, run_novice};
 use lifeline_core::identity::Identity;
 use lifeline_core::log::{self, SessionLog};
 use lifeline_core::media::FrameSource;
@@ -79,7 +79,12 @@ pub fn start_sharing(
         reports: report_tx,
         log,
         config: SessionConfig::default(),
-        screen,
+        desktop: screen.map(|screen| Desktop {
+            screen,
+            input: None,
+            escapes: None,
+            guard: None,
+        }),
     };
     let task = tokio::spawn(async move {
         let _ = run_novice(

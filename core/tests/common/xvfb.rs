@@ -17,7 +17,15 @@ impl Xvfb {
     /// when Xvfb is not installed; any other failure panics.
     pub fn start(width: u32, height: u32) -> Option<Self> {
         let spawned = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-nolisten", "tcp", "-noreset", "-screen", "0"])
+            .args([
+                "-displayfd",
+                "1",
+                "-nolisten",
+                "tcp",
+                "-noreset",
+                "-screen",
+                "0",
+            ])
             .arg(format!("{width}x{height}x24"))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -37,7 +45,10 @@ impl Xvfb {
         while out.read(&mut byte).expect("read Xvfb's display number") == 1 && byte[0] != b'\n' {
             number.push(char::from(byte[0]));
         }
-        assert!(!number.trim().is_empty(), "Xvfb exited without a display number");
+        assert!(
+            !number.trim().is_empty(),
+            "Xvfb exited without a display number"
+        );
         Some(Self {
             child,
             display: format!(":{}", number.trim()),
