@@ -293,3 +293,104 @@ fn the_helper_sees_and_controls_an_xterm_on_the_novice_screen() {
     novice.finish().expect("novice log");
     helper.finish().expect("helper log");
 }
+
+/// The part of `frame` at `x, y` of `width × height`.
+fn crop(frame: &Frame, x: u32, y: u32, width: u32, height: u32) -> Frame {
+    let mut data = Vec::with_capacity((width * height * 4) as usize);
+    for row in y..y + height {
+        let start = (x * 4) as usize;
+        data.extend_from_slice(&frame.row(row)[start..start + (width * 4) as usize]);
+    }
+    Frame::new(width, height, width as usize * 4, data).expect("crop")
+}
+
+#[test]
+fn the_helper_window_shows_the_screen_and_forwards_input_with_control() {
+    let (Some(novice_x), Some(helper_x)) = (Xvfb::start(1280, 720), Xvfb::start(1600, 900)) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = dir.path();
+    let typed = dir.join("typed.txt");
+    let _xterm = Kill(
+        novice_x
+            .command("xterm")
+            .args(["-geometry", "80x24+0+0", "-e", "sh", "-c"])
+            .arg(format!("cat > '{}'", typed.display()))
+            .spawn()
+            .expect("xterm"),
+    );
+    std::fs::write(dir.join("pw"), "window test words").expect("password");
+    let pw = dir.join("pw");
+    let pw = pw.to_str().expect("utf-8");
+    let logs = dir.join("logs");
+    let logs = logs.to_str().expect("utf-8");
+    let mut novice = Scripted::start(lifeline(&[
+        "invite",
+        "--listen",
+        "127.0.0.1:0",
+        "--password-file",
+        pw,
+        "--log-dir",
+        logs,
+        "--display",
+        &novice_x.display,
+    ]))
+    .expect("novice");
+    let link = novice.wait("invitation").expect("invitation")["link"]
+        .as_str()
+        .expect("link")
+        .to_owned();
+    let mut join = lifeline(&["join", &link, "--password-file", pw, "--log-dir", logs]);
+    join.env("DISPLAY", &helper_x.display);
+    let mut helper = Scripted::start(join).expect("helper");
+    novice.wait("connect_request").expect("request");
+    novice
+        .send(json!({"cmd": "bandwidth", "preset": "best"}))
+        .expect("send");
+    novice.send(json!({"cmd": "approve"})).expect("send");
+    helper.wait("frame").expect("a frame");
+    let _ = helper.events_for(Duration::from_millis(1500));
+
+    // The window (1280×800 at the top left) shows the 1280×720 screen fitted: centred, 1:1.
+    let shown = crop(&screen(&helper_x.display), 0, 40, 1280, 720);
+    let quality = psnr(&shown, &screen(&novice_x.display));
+    assert!(quality >= 35.0, "window PSNR {quality:.1} dB");
+
+    // Without control, moving over the window does nothing on the novice's screen.
+    let before = pointer(&novice_x);
+    helper_x
+        .command("xdotool")
+        .args(["mousemove", "640", "400"])
+        .status()
+        .expect("xdotool");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(pointer(&novice_x), before);
+
+    // With control, the helper's mouse and keyboard over the window work the xterm.
+    helper
+        .send(json!({"cmd": "request_control"}))
+        .expect("send");
+    novice.wait("control_request").expect("control request");
+    novice.send(json!({"cmd": "grant_control"})).expect("send");
+    helper.wait_state("control_sharing").expect("control");
+    for args in [
+        &["mousemove", "128", "112"][..],
+        &["click", "1"],
+        &["type", "--delay", "30", "via window"],
+        &["key", "Return"],
+    ] {
+        let status = helper_x
+            .command("xdotool")
+            .args(args)
+            .status()
+            .expect("xdotool");
+        assert!(status.success());
+    }
+    wait_for_file(&typed, "via window\n");
+    assert_eq!(pointer(&novice_x), (128, 72));
+
+    helper.send(json!({"cmd": "disconnect"})).expect("send");
+    novice.finish().expect("novice log");
+    helper.finish().expect("helper log");
+}
