@@ -75,6 +75,13 @@ impl Netns {
         })
     }
 
+    /// Moves the calling thread into the namespace: sockets it opens from now on are
+    /// inside. Use a thread of its own.
+    pub fn enter(&self) -> std::io::Result<()> {
+        let file = std::fs::File::open(format!("/var/run/netns/{}", self.name))?;
+        nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)
+    }
+
     /// Loads an nftables ruleset (`nft -f -`) inside the namespace.
     pub fn nft(&self, ruleset: &str) -> Result<(), LabError> {
         use std::io::Write;

@@ -48,6 +48,11 @@ impl Scripted {
         })
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends one command line.
     pub fn send(&mut self, command: Value) -> Result<(), String> {
         writeln!(self.stdin, "{command}").map_err(|e| e.to_string())
