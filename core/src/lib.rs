@@ -27,10 +27,10 @@ pub mod connect;
 #[doc(hidden)]
 pub mod fuzzing;
 mod hex;
-pub mod identity;
-pub mod log;
 #[cfg(feature = "host")]
 pub mod host;
+pub mod identity;
+pub mod log;
 #[cfg(feature = "media")]
 pub mod media;
 pub mod net;

@@ -74,12 +74,7 @@ impl Window {
         conn.map_window(id).unwrap();
         let gc = conn.generate_id().unwrap();
         conn.create_gc(gc, id, &CreateGCAux::new()).unwrap();
-        let window = Self {
-            conn,
-            id,
-            gc,
-            root,
-        };
+        let window = Self { conn, id, gc, root };
         window.sync();
         window
     }
@@ -188,7 +183,11 @@ fn two_monitors(display: &str, width: u16, height: u16) {
         .unwrap()
         .outputs;
     for (i, name) in ["LEFT", "RIGHT"].into_iter().enumerate() {
-        let atom = conn.intern_atom(false, name.as_bytes()).unwrap().reply().unwrap();
+        let atom = conn
+            .intern_atom(false, name.as_bytes())
+            .unwrap()
+            .reply()
+            .unwrap();
         conn.randr_set_monitor(
             root,
             MonitorInfo {
@@ -231,7 +230,10 @@ fn capture_matches_the_drawn_window_and_only_changes_cost_a_copy() {
     let monitor = capturer.monitor().clone();
     assert_eq!((monitor.width, monitor.height), (640, 480));
     {
-        let captured = capturer.capture().unwrap().expect("the first capture is full");
+        let captured = capturer
+            .capture()
+            .unwrap()
+            .expect("the first capture is full");
         assert!(captured.full);
         let frame = captured.frame;
         assert_eq!((frame.width(), frame.height()), (640, 480));
@@ -286,14 +288,44 @@ fn capture_matches_the_drawn_window_and_only_changes_cost_a_copy() {
         }
     }
     let area: u64 = captured.damage.iter().map(Rect::area).sum();
-    assert!(area < 640 * 480 / 4, "damage {:?} is small", captured.damage);
-    assert_eq!(captured.frame.pixel(45, 35), bgra(0xff0000), "the rest kept");
+    assert!(
+        area < 640 * 480 / 4,
+        "damage {:?} is small",
+        captured.damage
+    );
+    assert_eq!(
+        captured.frame.pixel(45, 35),
+        bgra(0xff0000),
+        "the rest kept"
+    );
     window.sync();
     assert!(capturer.capture().unwrap().is_none(), "damage was consumed");
 
     // A refresh makes the next capture full again (for a keyframe).
     capturer.refresh();
     assert!(capturer.capture().unwrap().expect("refresh").full);
+}
+
+#[test]
+fn without_mit_shm_capture_falls_back_to_get_image() {
+    let Some(xvfb) = Xvfb::start_with(320, 240, &["-extension", "MIT-SHM"]) else {
+        return;
+    };
+    let window = Window::open(&xvfb.display, 10, 20, 100, 50);
+    window.fill(0, 0, 50, 50, 0xff8000);
+    window.fill(50, 0, 50, 50, 0x0080ff);
+    let mut capturer = X11Capturer::connect(Some(&xvfb.display)).unwrap();
+    assert!(!capturer.uses_shm());
+    let frame = capturer.capture().unwrap().expect("full").frame.clone();
+    assert_eq!(frame.pixel(10, 20), bgra(0xff8000));
+    assert_eq!(frame.pixel(109, 69), bgra(0x0080ff));
+    window.sync();
+    assert!(capturer.capture().unwrap().is_none());
+    window.fill(0, 0, 10, 10, 0x00ff00);
+    wait_until("damage after drawing", || capturer.has_changed().unwrap());
+    let captured = capturer.capture().unwrap().expect("damage");
+    assert!(captured.damage.iter().any(|r| r.contains(15, 25)));
+    assert_eq!(captured.frame.pixel(15, 25), bgra(0x00ff00));
 }
 
 #[test]
@@ -328,12 +360,19 @@ fn two_monitors_are_listed_and_the_selected_one_is_captured() {
             },
         ]
     );
-    assert_eq!(capturer.monitor().name, "LEFT", "the primary is shared first");
+    assert_eq!(
+        capturer.monitor().name,
+        "LEFT",
+        "the primary is shared first"
+    );
     let selected = capturer.select(1).unwrap();
     assert_eq!(selected, monitors[1]);
     let captured = capturer.capture().unwrap().expect("full after select");
     assert!(captured.full);
-    assert_eq!((captured.frame.width(), captured.frame.height()), (800, 600));
+    assert_eq!(
+        (captured.frame.width(), captured.frame.height()),
+        (800, 600)
+    );
     assert_eq!(captured.frame.pixel(100, 50), bgra(0x00ffff));
     assert_eq!(captured.frame.pixel(299, 149), bgra(0x00ffff));
     assert_ne!(captured.frame.pixel(300, 150), bgra(0x00ffff));
@@ -371,8 +410,15 @@ fn injector_moves_the_pointer_within_the_shared_monitor_and_clicks() {
 
     injector.pointer(0.5, 0.5).unwrap();
     for button in [MouseButton::Left, MouseButton::Middle, MouseButton::Right] {
-        injector.inject(&InputEvent::Button { button, down: true }).unwrap();
-        injector.inject(&InputEvent::Button { button, down: false }).unwrap();
+        injector
+            .inject(&InputEvent::Button { button, down: true })
+            .unwrap();
+        injector
+            .inject(&InputEvent::Button {
+                button,
+                down: false,
+            })
+            .unwrap();
     }
     injector.inject(&InputEvent::Wheel { dy: 2 }).unwrap();
     injector.inject(&InputEvent::Wheel { dy: -1 }).unwrap();
@@ -483,7 +529,9 @@ fn esc_watcher_reports_the_novices_esc_but_not_the_helpers() {
     let xdotool_esc = || {
         let status = xvfb.command("xdotool").args(["key", "Escape"]).status();
         assert!(
-            status.expect("xdotool is installed (scripts/setup installs it)").success(),
+            status
+                .expect("xdotool is installed (scripts/setup installs it)")
+                .success(),
             "xdotool key Escape"
         );
     };
@@ -512,7 +560,8 @@ fn esc_watcher_reports_the_novices_esc_but_not_the_helpers() {
     injector.key("Escape", true).unwrap();
     injector.key("Escape", false).unwrap();
     xdotool_esc();
-    rx.recv_timeout(WAIT).expect("the novice's Esc after the helper's");
+    rx.recv_timeout(WAIT)
+        .expect("the novice's Esc after the helper's");
     assert!(rx.recv_timeout(Duration::from_millis(500)).is_err());
 
     drop(watcher);

@@ -46,7 +46,9 @@ pub enum HostError {
     #[error("the display server lacks the {0} extension; use an X server that has it (Xorg, Xvfb)")]
     MissingExtension(&'static str),
     /// The screen's pixel format is not one this backend captures.
-    #[error("unsupported screen format: {0}; run the display at depth 24 or 32 (e.g. Xvfb -screen 0 1920x1080x24)")]
+    #[error(
+        "unsupported screen format: {0}; run the display at depth 24 or 32 (e.g. Xvfb -screen 0 1920x1080x24)"
+    )]
     UnsupportedFormat(String),
     /// A request to the display server failed.
     #[error("display server request failed: {0}; the display may have closed, reconnect")]
@@ -97,7 +99,10 @@ impl Monitor {
             )));
         }
         let along = |v: f32, len: u32| (v.clamp(0.0, 1.0) * (len.max(1) - 1) as f32).round() as i32;
-        Ok((self.x + along(x, self.width), self.y + along(y, self.height)))
+        Ok((
+            self.x + along(x, self.width),
+            self.y + along(y, self.height),
+        ))
     }
 }
 

@@ -16,9 +16,23 @@ impl Xvfb {
     /// losing e.g. RandR monitors, whenever its last client disconnects). Returns `None` (after printing why) only
     /// when Xvfb is not installed; any other failure panics.
     pub fn start(width: u32, height: u32) -> Option<Self> {
+        Self::start_with(width, height, &[])
+    }
+
+    /// Like [`Xvfb::start`], with extra server arguments (e.g. `-extension MIT-SHM`).
+    pub fn start_with(width: u32, height: u32, extra: &[&str]) -> Option<Self> {
         let spawned = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-nolisten", "tcp", "-noreset", "-screen", "0"])
+            .args([
+                "-displayfd",
+                "1",
+                "-nolisten",
+                "tcp",
+                "-noreset",
+                "-screen",
+                "0",
+            ])
             .arg(format!("{width}x{height}x24"))
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn();
@@ -37,7 +51,10 @@ impl Xvfb {
         while out.read(&mut byte).expect("read Xvfb's display number") == 1 && byte[0] != b'\n' {
             number.push(char::from(byte[0]));
         }
-        assert!(!number.trim().is_empty(), "Xvfb exited without a display number");
+        assert!(
+            !number.trim().is_empty(),
+            "Xvfb exited without a display number"
+        );
         Some(Self {
             child,
             display: format!(":{}", number.trim()),

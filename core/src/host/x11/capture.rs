@@ -84,9 +84,14 @@ impl X11Capturer {
 
         let size = usize::from(root_width) * usize::from(root_height) * 4;
         let segment = create_segment(&conn, size);
-        tracing::debug!(shm = segment.is_some(), root_width, root_height, "X11 capture");
-        let frame = Frame::filled(1, 1, [0, 0, 0, 255])
-            .map_err(|e| HostError::Protocol(e.to_string()))?;
+        tracing::debug!(
+            shm = segment.is_some(),
+            root_width,
+            root_height,
+            "X11 capture"
+        );
+        let frame =
+            Frame::filled(1, 1, [0, 0, 0, 255]).map_err(|e| HostError::Protocol(e.to_string()))?;
         let mut capturer = Self {
             conn,
             root,
@@ -134,7 +139,11 @@ impl X11Capturer {
         self.conn
             .damage_subtract(self.damage, NONE, self.region)?
             .check()?;
-        Ok(self.conn.xfixes_fetch_region(self.region)?.reply()?.rectangles)
+        Ok(self
+            .conn
+            .xfixes_fetch_region(self.region)?
+            .reply()?
+            .rectangles)
     }
 
     /// Copies the root-window rectangle `r` (inside the monitor) into the frame.
@@ -162,7 +171,12 @@ impl X11Capturer {
             }
         }
         let row = r.width as usize * 4;
-        for (i, src) in self.scratch.chunks_exact(row).take(r.height as usize).enumerate() {
+        for (i, src) in self
+            .scratch
+            .chunks_exact(row)
+            .take(r.height as usize)
+            .enumerate()
+        {
             let dst = self.frame.row_mut(r.y + i as u32);
             let start = r.x as usize * 4;
             if let Some(dst) = dst.get_mut(start..start + row) {

@@ -131,11 +131,7 @@ impl Watch {
     /// Re-reads which keycodes type Escape and which devices are XTEST devices.
     fn refresh(&mut self) -> Result<(), HostError> {
         let keymap = Keymap::load(&*self.conn)?;
-        self.escape_keycodes = keymap
-            .keycodes(ESCAPE)
-            .into_iter()
-            .map(u32::from)
-            .collect();
+        self.escape_keycodes = keymap.keycodes(ESCAPE).into_iter().map(u32::from).collect();
         let devices = self.conn.xinput_xi_query_device(ALL_DEVICES)?.reply()?;
         self.xtest_devices = devices
             .infos

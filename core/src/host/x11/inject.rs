@@ -12,7 +12,9 @@ use x11rb::protocol::xtest::ConnectionExt as _;
 use x11rb::rust_connection::RustConnection;
 
 use super::keymap::Keymap;
-use crate::host::{HostError, InjectedEscapes, Injector, Monitor, keysym_from_char, keysym_from_name};
+use crate::host::{
+    HostError, InjectedEscapes, Injector, Monitor, keysym_from_char, keysym_from_name,
+};
 use crate::proto::MouseButton;
 
 const ESCAPE: u32 = 0xff1b;

@@ -18,9 +18,7 @@ impl Keymap {
     pub(super) fn load(conn: &impl Connection) -> Result<Self, HostError> {
         let setup = conn.setup();
         let (min, max) = (setup.min_keycode, setup.max_keycode);
-        let reply = conn
-            .get_keyboard_mapping(min, max - min + 1)?
-            .reply()?;
+        let reply = conn.get_keyboard_mapping(min, max - min + 1)?.reply()?;
         Ok(Self {
             min,
             per: usize::from(reply.keysyms_per_keycode),
