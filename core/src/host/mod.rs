@@ -12,13 +12,16 @@
 //!   [`InjectedEscapes`], a record the injector writes and the watcher consumes.
 //!
 //! Backends: X11 ([`x11`], on Linux and the BSDs) with x11rb: MIT-SHM and DAMAGE for capture,
-//! RandR for monitors, XTEST for injection, XInput2 raw events for Esc. Wayland (portal),
-//! Windows and macOS backends implement the same traits.
+//! RandR for monitors, XTEST for injection, XInput2 raw events for Esc. Windows and macOS
+//! ([`native`]): xcap and enigo, without an Esc watcher yet. Wayland (the ScreenCast and
+//! RemoteDesktop portals) would implement the same traits.
 //!
 //! [`proto::InputEvent`]: crate::proto::InputEvent
 
 mod escapes;
 mod keysym;
+#[cfg(any(windows, target_os = "macos"))]
+pub mod native;
 #[cfg(all(
     unix,
     not(any(target_os = "macos", target_os = "ios", target_os = "android"))
