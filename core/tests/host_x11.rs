@@ -214,6 +214,15 @@ fn bgra(rgb: u32) -> [u8; 4] {
     [rgb as u8, (rgb >> 8) as u8, (rgb >> 16) as u8, 255]
 }
 
+// The session driver may run each of them on a thread of its own (checked when compiling).
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<X11Capturer>();
+    send::<X11Injector>();
+    send::<X11EscWatcher>();
+    send::<InjectedEscapes>();
+};
+
 #[test]
 fn capture_matches_the_drawn_window_and_only_changes_cost_a_copy() {
     let Some(xvfb) = Xvfb::start(640, 480) else {
