@@ -128,6 +128,7 @@ pub trait Capturer {
     fn monitors(&mut self) -> Result<Vec<Monitor>, HostError>;
 
     /// Shares monitor `index` of [`Capturer::monitors`] from now on; the next capture is full.
+    /// Call it again (with the same index) after the monitor layout or resolution changed.
     fn select(&mut self, index: usize) -> Result<Monitor, HostError>;
 
     /// The monitor being shared.
