@@ -214,6 +214,15 @@ fn bgra(rgb: u32) -> [u8; 4] {
     [rgb as u8, (rgb >> 8) as u8, (rgb >> 16) as u8, 255]
 }
 
+// The session driver may run each of them on a thread of its own (checked when compiling).
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<X11Capturer>();
+    send::<X11Injector>();
+    send::<X11EscWatcher>();
+    send::<InjectedEscapes>();
+};
+
 #[test]
 fn capture_matches_the_drawn_window_and_only_changes_cost_a_copy() {
     let Some(xvfb) = Xvfb::start(640, 480) else {
@@ -304,6 +313,28 @@ fn capture_matches_the_drawn_window_and_only_changes_cost_a_copy() {
     // A refresh makes the next capture full again (for a keyframe).
     capturer.refresh();
     assert!(capturer.capture().unwrap().expect("refresh").full);
+}
+
+#[test]
+fn without_mit_shm_capture_falls_back_to_get_image() {
+    let Some(xvfb) = Xvfb::start_with(320, 240, &["-extension", "MIT-SHM"]) else {
+        return;
+    };
+    let window = Window::open(&xvfb.display, 10, 20, 100, 50);
+    window.fill(0, 0, 50, 50, 0xff8000);
+    window.fill(50, 0, 50, 50, 0x0080ff);
+    let mut capturer = X11Capturer::connect(Some(&xvfb.display)).unwrap();
+    assert!(!capturer.uses_shm());
+    let frame = capturer.capture().unwrap().expect("full").frame.clone();
+    assert_eq!(frame.pixel(10, 20), bgra(0xff8000));
+    assert_eq!(frame.pixel(109, 69), bgra(0x0080ff));
+    window.sync();
+    assert!(capturer.capture().unwrap().is_none());
+    window.fill(0, 0, 10, 10, 0x00ff00);
+    wait_until("damage after drawing", || capturer.has_changed().unwrap());
+    let captured = capturer.capture().unwrap().expect("damage");
+    assert!(captured.damage.iter().any(|r| r.contains(15, 25)));
+    assert_eq!(captured.frame.pixel(15, 25), bgra(0x00ff00));
 }
 
 #[test]

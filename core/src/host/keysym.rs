@@ -18,7 +18,7 @@ const NAMED_RANGES: [(u32, u32); 6] = [
 ];
 
 struct Names {
-    exact: HashMap<&'static str, u32>,
+    exact: HashMap<String, u32>,
     /// Lower-cased names that are unique ignoring case (`down` for `Down`).
     folded: HashMap<String, Option<u32>>,
 }
@@ -33,11 +33,16 @@ fn names() -> &'static Names {
                 let Some(name) = Keysym::new(raw).name() else {
                     continue;
                 };
-                let name = name.strip_prefix("XK_").unwrap_or(name);
+                // `XK_a` is `a`, `XF86XK_AudioMute` is `XF86AudioMute`, as in Xlib.
+                let name = match name.split_once("XK_") {
+                    Some((vendor, rest)) => format!("{vendor}{rest}"),
+                    None => name.to_owned(),
+                };
+                let folded_name = name.to_ascii_lowercase();
                 // The first (lowest) value wins, as in Xlib.
                 exact.entry(name).or_insert(raw);
                 folded
-                    .entry(name.to_ascii_lowercase())
+                    .entry(folded_name)
                     .and_modify(|v| {
                         if *v != Some(raw) {
                             *v = None;

@@ -12,13 +12,16 @@
 //!   [`InjectedEscapes`], a record the injector writes and the watcher consumes.
 //!
 //! Backends: X11 ([`x11`], on Linux and the BSDs) with x11rb: MIT-SHM and DAMAGE for capture,
-//! RandR for monitors, XTEST for injection, XInput2 raw events for Esc. Wayland (portal),
-//! Windows and macOS backends implement the same traits.
+//! RandR for monitors, XTEST for injection, XInput2 raw events for Esc. Windows and macOS
+//! ([`native`]): xcap and enigo, without an Esc watcher yet. Wayland (the ScreenCast and
+//! RemoteDesktop portals) would implement the same traits.
 //!
 //! [`proto::InputEvent`]: crate::proto::InputEvent
 
 mod escapes;
 mod keysym;
+#[cfg(any(windows, target_os = "macos"))]
+pub mod native;
 #[cfg(all(
     unix,
     not(any(target_os = "macos", target_os = "ios", target_os = "android"))
@@ -135,6 +138,7 @@ pub trait Capturer {
     fn monitors(&mut self) -> Result<Vec<Monitor>, HostError>;
 
     /// Shares monitor `index` of [`Capturer::monitors`] from now on; the next capture is full.
+    /// Call it again (with the same index) after the monitor layout or resolution changed.
     fn select(&mut self, index: usize) -> Result<Monitor, HostError>;
 
     /// The monitor being shared.

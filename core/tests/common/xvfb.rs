@@ -16,6 +16,11 @@ impl Xvfb {
     /// losing e.g. RandR monitors, whenever its last client disconnects). Returns `None` (after printing why) only
     /// when Xvfb is not installed; any other failure panics.
     pub fn start(width: u32, height: u32) -> Option<Self> {
+        Self::start_with(width, height, &[])
+    }
+
+    /// Like [`Xvfb::start`], with extra server arguments (e.g. `-extension MIT-SHM`).
+    pub fn start_with(width: u32, height: u32, extra: &[&str]) -> Option<Self> {
         let spawned = Command::new("Xvfb")
             .args([
                 "-displayfd",
@@ -27,6 +32,7 @@ impl Xvfb {
                 "0",
             ])
             .arg(format!("{width}x{height}x24"))
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn();

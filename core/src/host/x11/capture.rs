@@ -276,6 +276,18 @@ fn create_segment(conn: &RustConnection, size: usize) -> Option<Segment> {
 
 impl Capturer for X11Capturer {
     fn monitors(&mut self) -> Result<Vec<Monitor>, HostError> {
+        // The screen may have been resized since (RandR): follow it.
+        let geometry = self.conn.get_geometry(self.root)?.reply()?;
+        if (geometry.width, geometry.height) != (self.root_width, self.root_height) {
+            (self.root_width, self.root_height) = (geometry.width, geometry.height);
+            let size = usize::from(geometry.width) * usize::from(geometry.height) * 4;
+            if self.segment.as_ref().is_some_and(|s| s.size < size) {
+                if let Some(old) = self.segment.take() {
+                    self.conn.shm_detach(old.id)?;
+                }
+                self.segment = create_segment(&self.conn, size);
+            }
+        }
         let whole = Monitor {
             name: "screen".into(),
             x: 0,

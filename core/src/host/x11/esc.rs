@@ -30,7 +30,7 @@ use crate::host::{EscPress, HostError, InjectedEscapes};
 const ESCAPE: u32 = 0xff1b;
 /// `XIAllMasterDevices`: one raw event per press, with the slave in `sourceid`.
 const ALL_MASTER_DEVICES: u16 = 1;
-/// `XIAllDevices`, for listing devices.
+/// `XIAllDevices`, for listing devices and their changes.
 const ALL_DEVICES: u16 = 0;
 
 /// Reports the novice's Esc presses to a callback, from a thread of its own, until dropped.
@@ -99,10 +99,17 @@ impl X11EscWatcher {
         .check()?;
         conn.xinput_xi_select_events(
             root,
-            &[xinput::EventMask {
-                deviceid: ALL_MASTER_DEVICES,
-                mask: vec![XIEventMask::RAW_KEY_PRESS],
-            }],
+            &[
+                xinput::EventMask {
+                    deviceid: ALL_MASTER_DEVICES,
+                    mask: vec![XIEventMask::RAW_KEY_PRESS],
+                },
+                // Keyboards plugged in later (a new XTEST device among them).
+                xinput::EventMask {
+                    deviceid: ALL_DEVICES,
+                    mask: vec![XIEventMask::HIERARCHY],
+                },
+            ],
         )?
         .check()?;
         let conn = Arc::new(conn);

@@ -143,8 +143,10 @@ impl X11Injector {
         if !down {
             let Some((keycode, shifted)) = self.held.remove(&keysym) else {
                 // Never pressed through us: release its keycode anyway, harmlessly.
-                let (keycode, _) = self.keycode_for(keysym, what)?;
-                return self.fake(KEY_RELEASE_EVENT, keycode, 0, 0);
+                return match self.keymap.find(keysym) {
+                    Some((keycode, _)) => self.fake(KEY_RELEASE_EVENT, keycode, 0, 0),
+                    None => Ok(()),
+                };
             };
             self.fake(KEY_RELEASE_EVENT, keycode, 0, 0)?;
             if let (true, Some(shift)) = (shifted, self.shift_keycode()) {
