@@ -42,17 +42,22 @@ impl Route {
     /// Parses a request target such as `/v1/relay/ab…?role=helper`.
     pub fn parse(target: &str) -> Result<Self, RouteError> {
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        let role = role(query)?;
         if let Some(id) = path.strip_prefix("/v1/rendezvous/") {
             let id = id
                 .parse()
                 .map_err(|_| RouteError::Bad("the invitation id must be 32 lowercase hex digits"))?;
-            Ok(Self::Rendezvous { id, role })
+            Ok(Self::Rendezvous {
+                id,
+                role: role(query)?,
+            })
         } else if let Some(token) = path.strip_prefix("/v1/relay/") {
             let token = token
                 .parse()
                 .map_err(|_| RouteError::Bad("the relay token must be 64 lowercase hex digits"))?;
-            Ok(Self::Relay { token, role })
+            Ok(Self::Relay {
+                token,
+                role: role(query)?,
+            })
         } else {
             Err(RouteError::NotFound)
         }

@@ -30,7 +30,7 @@ use crate::Role;
 use crate::ticket::{Fingerprint, InvitationId, ServerUrl};
 
 /// A WebSocket to lifeline-server.
-pub(crate) type ServerSocket = WebSocketStream<TlsStream<TcpStream>>;
+pub type ServerSocket = WebSocketStream<TlsStream<TcpStream>>;
 
 /// How many datagrams may wait in each direction inside the client.
 const QUEUE: usize = 256;
@@ -209,7 +209,7 @@ impl fmt::Display for RelayToken {
 
 /// Opens a WebSocket to `path` (e.g. `/v1/relay/…?role=helper`) on `server`, through
 /// `proxy` if given.
-pub(crate) async fn connect_server(
+pub async fn connect_server(
     server: &ServerUrl,
     path: &str,
     proxy: Option<&Proxy>,
