@@ -153,10 +153,7 @@ impl Config {
         }
         if let Some(url) = &self.public_url {
             if !url.starts_with("https://") || url.contains('#') {
-                return invalid(
-                    "public_url",
-                    "must be an https:// URL without a # fragment",
-                );
+                return invalid("public_url", "must be an https:// URL without a # fragment");
             }
         }
         let limits = &self.limits;
@@ -174,7 +171,10 @@ impl Config {
         }
         for (key, value) in [
             ("limits.max_mailboxes", limits.max_mailboxes),
-            ("limits.max_messages_per_mailbox", limits.max_messages_per_mailbox),
+            (
+                "limits.max_messages_per_mailbox",
+                limits.max_messages_per_mailbox,
+            ),
             ("limits.max_message_bytes", limits.max_message_bytes),
             ("limits.max_relay_sessions", limits.max_relay_sessions),
             ("limits.max_connections", limits.max_connections),

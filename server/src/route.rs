@@ -43,9 +43,9 @@ impl Route {
     pub fn parse(target: &str) -> Result<Self, RouteError> {
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
         if let Some(id) = path.strip_prefix("/v1/rendezvous/") {
-            let id = id
-                .parse()
-                .map_err(|_| RouteError::Bad("the invitation id must be 32 lowercase hex digits"))?;
+            let id = id.parse().map_err(|_| {
+                RouteError::Bad("the invitation id must be 32 lowercase hex digits")
+            })?;
             Ok(Self::Rendezvous {
                 id,
                 role: role(query)?,
@@ -68,7 +68,9 @@ fn role(query: &str) -> Result<Role, RouteError> {
     let value = query
         .split('&')
         .find_map(|pair| pair.strip_prefix("role="))
-        .ok_or(RouteError::Bad("the query must say role=novice or role=helper"))?;
+        .ok_or(RouteError::Bad(
+            "the query must say role=novice or role=helper",
+        ))?;
     match value {
         "novice" => Ok(Role::Novice),
         "helper" => Ok(Role::Helper),

@@ -18,11 +18,11 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_rustls::server::TlsStream;
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::config::Config;
 use crate::relay::{ByteRate, Joined, Pairing, RelayToken};
@@ -261,13 +261,10 @@ async fn connection(stream: TcpStream, from: SocketAddr, shared: Arc<Shared>) {
                 }
             }
         };
-        let ws = tokio_tungstenite::accept_hdr_async_with_config(
-            tls,
-            callback,
-            Some(shared.ws_config),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        let ws =
+            tokio_tungstenite::accept_hdr_async_with_config(tls, callback, Some(shared.ws_config))
+                .await
+                .map_err(|e| e.to_string())?;
         route
             .map(|route| (ws, route))
             .ok_or_else(|| "no route".to_owned())
@@ -296,7 +293,8 @@ async fn close(mut ws: impl SinkExt<Message> + Unpin, code: CloseCode, reason: &
         code,
         reason: reason.into(),
     };
-    let _ = tokio::time::timeout(Duration::from_secs(2), ws.send(Message::Close(Some(frame)))).await;
+    let _ =
+        tokio::time::timeout(Duration::from_secs(2), ws.send(Message::Close(Some(frame)))).await;
 }
 
 /// The close code for a refused request: try later when the server is busy.
@@ -404,8 +402,12 @@ async fn send_text(
     sink: &mut (impl SinkExt<Message, Error = tokio_tungstenite::tungstenite::Error> + Unpin),
     message: Vec<u8>,
 ) -> Result<(), (CloseCode, String)> {
-    let text = String::from_utf8(message)
-        .map_err(|_| (CloseCode::Invalid, "a stored message is not UTF-8".to_owned()))?;
+    let text = String::from_utf8(message).map_err(|_| {
+        (
+            CloseCode::Invalid,
+            "a stored message is not UTF-8".to_owned(),
+        )
+    })?;
     sink.send(Message::text(text))
         .await
         .map_err(|e| (CloseCode::Error, e.to_string()))
@@ -450,7 +452,12 @@ async fn relay(
             };
             if let Err(ws) = handed {
                 lock(shared).pairing.end();
-                close(ws, CloseCode::Again, "the other peer left just now; connect again").await;
+                close(
+                    ws,
+                    CloseCode::Again,
+                    "the other peer left just now; connect again",
+                )
+                .await;
             }
         }
         Ok(None) => {
@@ -487,11 +494,21 @@ async fn relay(
                     // Paired at the very moment this peer left: end that session too.
                     if let Ok(peer) = partner.try_recv() {
                         lock(shared).pairing.end();
-                        close(peer, CloseCode::Again, "the other peer left just now; connect again").await;
+                        close(
+                            peer,
+                            CloseCode::Again,
+                            "the other peer left just now; connect again",
+                        )
+                        .await;
                     }
                     // Replaced by a newer connection, or the peer went away: the partner
                     // channel is closed only when replaced.
-                    close(ws, CloseCode::Normal, "replaced by a newer connection or closed").await;
+                    close(
+                        ws,
+                        CloseCode::Normal,
+                        "replaced by a newer connection or closed",
+                    )
+                    .await;
                 }
             }
         }
@@ -542,7 +559,9 @@ async fn pump(
                 }
             }
             Some(Ok(Message::Close(_))) | None => return (dropped, "a peer closed"),
-            Some(Ok(Message::Text(_))) => return (dropped, "a peer sent text; relay frames are binary"),
+            Some(Ok(Message::Text(_))) => {
+                return (dropped, "a peer sent text; relay frames are binary");
+            }
             Some(Ok(_)) => {}
             Some(Err(_)) => return (dropped, "a peer's connection failed"),
         }

@@ -128,7 +128,8 @@ fn self_signed(
         };
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let key_path = dir.join(KEY_FILE);
-        write_private(&key_path, made.key_pair.serialize_pem().as_bytes()).map_err(io(&key_path))?;
+        write_private(&key_path, made.key_pair.serialize_pem().as_bytes())
+            .map_err(io(&key_path))?;
         let cert_path = dir.join(CERT_FILE);
         std::fs::write(&cert_path, made.cert.pem()).map_err(io(&cert_path))?;
         tracing::info!(dir = %dir.display(), "made a self-signed certificate and kept it");

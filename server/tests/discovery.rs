@@ -31,9 +31,7 @@ fn our_client_learns_its_address_and_garbage_is_ignored() {
         .unwrap();
     socket.send_to(b"not stun at all", stun).unwrap();
     let transaction = TransactionId::random();
-    socket
-        .send_to(&binding_request(transaction), stun)
-        .unwrap();
+    socket.send_to(&binding_request(transaction), stun).unwrap();
     let mut buf = [0u8; 1500];
     let (n, _) = socket.recv_from(&mut buf).unwrap();
     assert_eq!(
@@ -49,7 +47,12 @@ fn our_client_learns_its_address_and_garbage_is_ignored() {
 fn a_port_in_use_is_a_one_line_error() {
     let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_lifeline-server"))
-        .args(["--listen", "127.0.0.1:0", "--stun-listen", &taken.local_addr().unwrap().to_string()])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--stun-listen",
+            &taken.local_addr().unwrap().to_string(),
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));

@@ -17,8 +17,12 @@ const WAIT: Duration = Duration::from_secs(10);
 
 async fn pair(url: &ServerUrl, proxy: Option<&Proxy>) -> (Relay, Relay) {
     let token = RelayToken::for_invitation(InvitationId::random());
-    let mut novice = Relay::connect(url, token, Role::Novice, proxy).await.unwrap();
-    let mut helper = Relay::connect(url, token, Role::Helper, proxy).await.unwrap();
+    let mut novice = Relay::connect(url, token, Role::Novice, proxy)
+        .await
+        .unwrap();
+    let mut helper = Relay::connect(url, token, Role::Helper, proxy)
+        .await
+        .unwrap();
     timeout(WAIT, novice.paired()).await.unwrap().unwrap();
     timeout(WAIT, helper.paired()).await.unwrap().unwrap();
     (novice, helper)
@@ -28,7 +32,10 @@ async fn exchange(novice: &mut Relay, helper: &mut Relay) {
     for i in 0..100u32 {
         let datagram = [i.to_be_bytes().as_slice(), &[0xab; 1196]].concat();
         novice.send(&datagram).await.unwrap();
-        assert_eq!(timeout(WAIT, helper.recv()).await.unwrap().unwrap(), datagram);
+        assert_eq!(
+            timeout(WAIT, helper.recv()).await.unwrap().unwrap(),
+            datagram
+        );
         let answer = [b"re:".as_slice(), &datagram].concat();
         helper.send(&answer).await.unwrap();
         assert_eq!(timeout(WAIT, novice.recv()).await.unwrap().unwrap(), answer);
@@ -51,7 +58,9 @@ async fn two_peers_relay_datagrams_both_ways() {
 async fn a_wrong_pin_is_refused() {
     let server = Server::start("");
     let (base, _) = server.url.split_once('#').unwrap();
-    let wrong: ServerUrl = format!("{base}#pin=sha256:{}", "0".repeat(64)).parse().unwrap();
+    let wrong: ServerUrl = format!("{base}#pin=sha256:{}", "0".repeat(64))
+        .parse()
+        .unwrap();
     let token = RelayToken::for_invitation(InvitationId::random());
     let error = Relay::connect(&wrong, token, Role::Helper, None)
         .await
@@ -67,7 +76,9 @@ async fn a_full_relay_refuses_more_sessions() {
     let url = server.server_url();
     let (_novice, _helper) = pair(&url, None).await;
     let token = RelayToken::for_invitation(InvitationId::random());
-    let mut third = Relay::connect(&url, token, Role::Novice, None).await.unwrap();
+    let mut third = Relay::connect(&url, token, Role::Novice, None)
+        .await
+        .unwrap();
     let error = timeout(WAIT, third.recv()).await.unwrap().unwrap_err();
     assert!(error.to_string().contains("the relay is full"), "{error}");
 }
@@ -127,8 +138,12 @@ async fn peers_relay_through_an_http_connect_proxy() {
     // The novice goes through the proxy; the helper connects directly.
     let url = server.server_url();
     let token = RelayToken::for_invitation(InvitationId::random());
-    let mut novice = Relay::connect(&url, token, Role::Novice, Some(&proxy_url)).await.unwrap();
-    let mut helper = Relay::connect(&url, token, Role::Helper, None).await.unwrap();
+    let mut novice = Relay::connect(&url, token, Role::Novice, Some(&proxy_url))
+        .await
+        .unwrap();
+    let mut helper = Relay::connect(&url, token, Role::Helper, None)
+        .await
+        .unwrap();
     timeout(WAIT, novice.paired()).await.unwrap().unwrap();
     timeout(WAIT, helper.paired()).await.unwrap().unwrap();
     exchange(&mut novice, &mut helper).await;

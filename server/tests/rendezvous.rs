@@ -33,12 +33,22 @@ async fn a_waiting_novice_gets_the_helpers_candidates_and_answers() {
     let server = Server::start("");
     let url = server.server_url();
     let id = InvitationId::random();
-    let mut novice = Rendezvous::open(&url, id, Role::Novice, None).await.unwrap();
-    let mut helper = Rendezvous::open(&url, id, Role::Helper, None).await.unwrap();
+    let mut novice = Rendezvous::open(&url, id, Role::Novice, None)
+        .await
+        .unwrap();
+    let mut helper = Rendezvous::open(&url, id, Role::Helper, None)
+        .await
+        .unwrap();
     helper.send(&candidates(5000)).await.unwrap();
-    assert_eq!(timeout(WAIT, novice.recv()).await.unwrap().unwrap(), candidates(5000));
+    assert_eq!(
+        timeout(WAIT, novice.recv()).await.unwrap().unwrap(),
+        candidates(5000)
+    );
     novice.send(&candidates(6000)).await.unwrap();
-    assert_eq!(timeout(WAIT, helper.recv()).await.unwrap().unwrap(), candidates(6000));
+    assert_eq!(
+        timeout(WAIT, helper.recv()).await.unwrap().unwrap(),
+        candidates(6000)
+    );
 }
 
 #[tokio::test]
@@ -46,15 +56,26 @@ async fn candidates_wait_in_the_mailbox_for_a_side_not_yet_connected() {
     let server = Server::start("");
     let url = server.server_url();
     let id = InvitationId::random();
-    let mut helper = Rendezvous::open(&url, id, Role::Helper, None).await.unwrap();
+    let mut helper = Rendezvous::open(&url, id, Role::Helper, None)
+        .await
+        .unwrap();
     helper.send(&candidates(5001)).await.unwrap();
     // Another invitation's novice gets nothing of it.
     let mut other = Rendezvous::open(&url, InvitationId::random(), Role::Novice, None)
         .await
         .unwrap();
-    let mut novice = Rendezvous::open(&url, id, Role::Novice, None).await.unwrap();
-    assert_eq!(timeout(WAIT, novice.recv()).await.unwrap().unwrap(), candidates(5001));
-    assert!(timeout(Duration::from_millis(300), other.recv()).await.is_err());
+    let mut novice = Rendezvous::open(&url, id, Role::Novice, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        timeout(WAIT, novice.recv()).await.unwrap().unwrap(),
+        candidates(5001)
+    );
+    assert!(
+        timeout(Duration::from_millis(300), other.recv())
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -62,7 +83,9 @@ async fn the_rate_limit_closes_a_flooding_client_with_a_clear_reason() {
     let server = Server::start("[limits]\nrequests_per_second = 1.0\nrequest_burst = 3.0\n");
     let url = server.server_url();
     let id = InvitationId::random();
-    let mut helper = Rendezvous::open(&url, id, Role::Helper, None).await.unwrap();
+    let mut helper = Rendezvous::open(&url, id, Role::Helper, None)
+        .await
+        .unwrap();
     // Opening took one request of the burst of 3; the third message is one too many.
     for _ in 0..3 {
         helper.send(&candidates(1)).await.unwrap();
@@ -92,14 +115,22 @@ async fn bad_paths_and_garbage_are_refused_and_the_server_carries_on() {
         ("/", "404"),
         ("/v1/rendezvous/nothex?role=novice", "400"),
         ("/v1/relay/00?role=helper", "400"),
-        ("/v1/rendezvous/00000000000000000000000000000000?role=boss", "400"),
+        (
+            "/v1/rendezvous/00000000000000000000000000000000?role=boss",
+            "400",
+        ),
     ] {
         let error = connect_server(&url, path, None).await.err().unwrap();
-        assert!(matches!(&error, RelayError::Refused(text) if text.contains(status)), "{path}: {error}");
+        assert!(
+            matches!(&error, RelayError::Refused(text) if text.contains(status)),
+            "{path}: {error}"
+        );
     }
     // A binary frame on a rendezvous connection closes that connection only.
     let id = InvitationId::random();
-    let mut novice = Rendezvous::open(&url, id, Role::Novice, None).await.unwrap();
+    let mut novice = Rendezvous::open(&url, id, Role::Novice, None)
+        .await
+        .unwrap();
     let path = format!("/v1/rendezvous/{id}?role=helper");
     let mut raw = connect_server(&url, &path, None).await.unwrap();
     raw.send(Message::binary(vec![1, 2, 3])).await.unwrap();
@@ -111,7 +142,12 @@ async fn bad_paths_and_garbage_are_refused_and_the_server_carries_on() {
         }
     };
     assert!(reason.contains("text"), "{reason}");
-    let mut helper = Rendezvous::open(&url, id, Role::Helper, None).await.unwrap();
+    let mut helper = Rendezvous::open(&url, id, Role::Helper, None)
+        .await
+        .unwrap();
     helper.send(&candidates(7)).await.unwrap();
-    assert_eq!(timeout(WAIT, novice.recv()).await.unwrap().unwrap(), candidates(7));
+    assert_eq!(
+        timeout(WAIT, novice.recv()).await.unwrap().unwrap(),
+        candidates(7)
+    );
 }

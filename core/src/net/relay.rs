@@ -71,7 +71,9 @@ pub enum RelayError {
         status: String,
     },
     /// The server's certificate is not the pinned one.
-    #[error("the server's certificate does not match the pin in the server URL; check the URL or ask its operator")]
+    #[error(
+        "the server's certificate does not match the pin in the server URL; check the URL or ask its operator"
+    )]
     WrongPin,
     /// TLS failed otherwise.
     #[error("TLS with the server failed: {0}")]
@@ -100,7 +102,9 @@ pub struct Proxy {
 impl Proxy {
     /// Parses `http://HOST:PORT` (a trailing `/` is allowed).
     pub fn parse(url: &str) -> Result<Self, RelayError> {
-        let bad = || RelayError::BadProxy { url: url.to_owned() };
+        let bad = || RelayError::BadProxy {
+            url: url.to_owned(),
+        };
         let rest = url.strip_prefix("http://").ok_or_else(bad)?;
         let authority = rest.strip_suffix('/').unwrap_or(rest);
         let (host, port) = authority.rsplit_once(':').ok_or_else(bad)?;
@@ -146,7 +150,9 @@ impl ServerTarget {
         let (rest, fragment) = rest.split_once('#').unwrap_or((rest, ""));
         let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (host, after) = v6.split_once(']').ok_or_else(|| bad("unclosed [ in host"))?;
+            let (host, after) = v6
+                .split_once(']')
+                .ok_or_else(|| bad("unclosed [ in host"))?;
             (host, after.strip_prefix(':'))
         } else {
             match authority.rsplit_once(':') {
@@ -276,7 +282,9 @@ async fn through_proxy(proxy: &Proxy, authority: &str) -> Result<TcpStream, Rela
         target: proxy.authority.clone(),
         source,
     };
-    let mut tcp = TcpStream::connect(proxy.authority.as_str()).await.map_err(io)?;
+    let mut tcp = TcpStream::connect(proxy.authority.as_str())
+        .await
+        .map_err(io)?;
     let request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n");
     tcp.write_all(request.as_bytes()).await.map_err(io)?;
     // Read the response head byte by byte so nothing of the tunnel is consumed.
@@ -307,14 +315,17 @@ fn tls_config(pin: Option<Fingerprint>) -> rustls::ClientConfig {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .unwrap_or_else(|_| rustls::ClientConfig::builder_with_protocol_versions(rustls::DEFAULT_VERSIONS));
+        .unwrap_or_else(|_| {
+            rustls::ClientConfig::builder_with_protocol_versions(rustls::DEFAULT_VERSIONS)
+        });
     match pin {
         Some(pin) => builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(PinnedServer { pin, provider }))
             .with_no_client_auth(),
         None => {
-            let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            let roots =
+                rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
             builder.with_root_certificates(roots).with_no_client_auth()
         }
     }

@@ -61,8 +61,8 @@ impl Rendezvous {
                 })
                 .collect(),
         };
-        let json = serde_json::to_string(&message)
-            .map_err(|e| RelayError::WebSocket(e.to_string()))?;
+        let json =
+            serde_json::to_string(&message).map_err(|e| RelayError::WebSocket(e.to_string()))?;
         self.ws
             .send(Message::text(json))
             .await
@@ -75,9 +75,11 @@ impl Rendezvous {
         loop {
             match self.ws.next().await {
                 Some(Ok(Message::Text(text))) => {
-                    let message: CandidateMessage = serde_json::from_str(text.as_str())
-                        .map_err(|e| {
-                            RelayError::WebSocket(format!("the other side sent a bad candidate list: {e}"))
+                    let message: CandidateMessage =
+                        serde_json::from_str(text.as_str()).map_err(|e| {
+                            RelayError::WebSocket(format!(
+                                "the other side sent a bad candidate list: {e}"
+                            ))
                         })?;
                     return Ok(message
                         .candidates

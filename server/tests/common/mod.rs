@@ -32,7 +32,13 @@ impl Server {
         let config = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(config.path(), text).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_lifeline-server"))
-            .args(["--listen", "127.0.0.1:0", "--stun-listen", "127.0.0.1:0", "--config"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--stun-listen",
+                "127.0.0.1:0",
+                "--config",
+            ])
             .arg(config.path())
             .stdout(Stdio::piped())
             .spawn()
@@ -42,8 +48,14 @@ impl Server {
         let stun = lines.next().unwrap().unwrap();
         Self {
             child,
-            url: url.strip_prefix("url=").expect("first line is url=").to_owned(),
-            stun: stun.strip_prefix("stun=").expect("second line is stun=").to_owned(),
+            url: url
+                .strip_prefix("url=")
+                .expect("first line is url=")
+                .to_owned(),
+            stun: stun
+                .strip_prefix("stun=")
+                .expect("second line is stun=")
+                .to_owned(),
             _config: config,
         }
     }
