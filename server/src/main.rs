@@ -10,7 +10,8 @@ use lifeline_server::serve::Server;
 
 /// Lifeline's self-hostable server: rendezvous and relay over WebSocket on TLS, STUN on UDP.
 ///
-/// Prints `url=<server URL>` (give it to `lifeline invite --server`) and `stun=<ADDR:PORT>`.
+/// Prints `url=<server URL>` (give it to `lifeline invite --server`), then
+/// `stun=<ADDR:PORT>` and `listen=<ADDR:PORT>`.
 #[derive(Parser)]
 #[command(
     name = "lifeline-server",
@@ -77,6 +78,9 @@ async fn main() -> ExitCode {
     println!("url={}", server.url());
     if let Ok(stun) = server.stun_addr() {
         println!("stun={stun}");
+    }
+    if let Ok(listen) = server.local_addr() {
+        println!("listen={listen}");
     }
     tokio::select! {
         result = server.run() => {

@@ -240,6 +240,7 @@ async fn connection(stream: TcpStream, from: SocketAddr, shared: Arc<Shared>) {
     let handshake = async {
         let tls = shared.tls.accept(stream).await.map_err(|e| e.to_string())?;
         let mut route = None;
+        #[allow(clippy::result_large_err)] // The error type is tungstenite's.
         let callback = |request: &Request, response: Response| {
             let target = request
                 .uri()
@@ -447,7 +448,7 @@ async fn relay(
         Ok(Some(waiting)) => {
             // The partner waits: hand it this connection; its task relays.
             let handed = match waiting {
-                Some(waiting) => waiting.send(ws).map_err(|ws| ws),
+                Some(waiting) => waiting.send(ws),
                 None => Err(ws),
             };
             if let Err(ws) = handed {

@@ -13,6 +13,8 @@ pub struct Server {
     pub url: String,
     /// The STUN address it printed.
     pub stun: String,
+    /// The TLS address it printed.
+    pub listen: std::net::SocketAddr,
     _config: tempfile::NamedTempFile,
 }
 
@@ -46,6 +48,7 @@ impl Server {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let url = lines.next().unwrap().unwrap();
         let stun = lines.next().unwrap().unwrap();
+        let listen = lines.next().unwrap().unwrap();
         Self {
             child,
             url: url
@@ -56,6 +59,11 @@ impl Server {
                 .strip_prefix("stun=")
                 .expect("second line is stun=")
                 .to_owned(),
+            listen: listen
+                .strip_prefix("listen=")
+                .expect("third line is listen=")
+                .parse()
+                .unwrap(),
             _config: config,
         }
     }
