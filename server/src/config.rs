@@ -93,6 +93,8 @@ pub struct Limits {
     pub relay_bytes_per_second: u64,
     /// The most open TCP connections.
     pub max_connections: usize,
+    /// The most open TCP connections from one IP address.
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for Config {
@@ -121,6 +123,7 @@ impl Default for Limits {
             max_relay_sessions: 1000,
             relay_bytes_per_second: 1_250_000,
             max_connections: 10_000,
+            max_connections_per_ip: 200,
         }
     }
 }
@@ -178,6 +181,10 @@ impl Config {
             ("limits.max_message_bytes", limits.max_message_bytes),
             ("limits.max_relay_sessions", limits.max_relay_sessions),
             ("limits.max_connections", limits.max_connections),
+            (
+                "limits.max_connections_per_ip",
+                limits.max_connections_per_ip,
+            ),
         ] {
             if value == 0 {
                 return invalid(key, "must be at least 1");

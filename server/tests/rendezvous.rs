@@ -151,3 +151,34 @@ async fn bad_paths_and_garbage_are_refused_and_the_server_carries_on() {
         candidates(7)
     );
 }
+
+#[tokio::test]
+async fn connections_per_address_are_bounded() {
+    let server = Server::start("[limits]\nmax_connections_per_ip = 2\n");
+    let url = server.server_url();
+    let first = Rendezvous::open(&url, InvitationId::random(), Role::Novice, None)
+        .await
+        .unwrap();
+    let _second = Rendezvous::open(&url, InvitationId::random(), Role::Novice, None)
+        .await
+        .unwrap();
+    let refused = Rendezvous::open(&url, InvitationId::random(), Role::Novice, None).await;
+    assert!(
+        refused.is_err(),
+        "a third connection from one address is closed"
+    );
+    drop(first);
+    // The server notices the closed connection and admits a new one.
+    let mut admitted = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if Rendezvous::open(&url, InvitationId::random(), Role::Novice, None)
+            .await
+            .is_ok()
+        {
+            admitted = true;
+            break;
+        }
+    }
+    assert!(admitted);
+}

@@ -158,8 +158,9 @@ async fn bench(args: Args) -> Result<(), String> {
             "listen = \"127.0.0.1:0\"\nstun_listen = \"127.0.0.1:0\"\n[limits]\n\
              # Every client of the benchmark comes from 127.0.0.1.\n\
              requests_per_second = 1000000.0\nrequest_burst = 1000000.0\n\
-             max_relay_sessions = {}\nmax_connections = {}\n",
+             max_relay_sessions = {}\nmax_connections = {}\nmax_connections_per_ip = {}\n",
             args.sessions * 2 + 10,
+            args.invitations + args.sessions * 2 + 100,
             args.invitations + args.sessions * 2 + 100
         ),
     )

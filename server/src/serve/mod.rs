@@ -74,6 +74,9 @@ pub(super) struct Shared {
     pub(super) state: Mutex<State>,
     pub(super) next_conn: AtomicU64,
     pub(super) connections: Arc<Semaphore>,
+    /// Open connections per client IP, and the most allowed.
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    max_per_ip: usize,
     pub(super) relay_rate: u64,
     pub(super) ws_config: WebSocketConfig,
 }
@@ -133,6 +136,8 @@ impl Server {
             }),
             next_conn: AtomicU64::new(0),
             connections: Arc::new(Semaphore::new(config.limits.max_connections)),
+            per_ip: Mutex::new(HashMap::new()),
+            max_per_ip: config.limits.max_connections_per_ip,
             relay_rate: config.limits.relay_bytes_per_second,
             ws_config,
         });
@@ -228,11 +233,55 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             tracing::warn!(%from, "too many connections; closing a new one");
             continue;
         };
+        let Some(slot) = IpSlot::take(&shared, from.ip()) else {
+            tracing::warn!(%from, "too many connections from this address; closing a new one");
+            continue;
+        };
         let shared = shared.clone();
         tokio::spawn(async move {
             connection(stream, from, shared).await;
-            drop(permit);
+            drop((permit, slot));
         });
+    }
+}
+
+/// One open connection counted against its client's address; uncounted when dropped.
+struct IpSlot {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+}
+
+impl IpSlot {
+    fn take(shared: &Arc<Shared>, ip: IpAddr) -> Option<Self> {
+        let mut counts = shared
+            .per_ip
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = counts.entry(ip).or_insert(0);
+        if *count >= shared.max_per_ip {
+            return None;
+        }
+        *count += 1;
+        Some(Self {
+            shared: shared.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut counts = self
+            .shared
+            .per_ip
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = counts.get_mut(&self.ip) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.remove(&self.ip);
+            }
+        }
     }
 }
 
