@@ -464,7 +464,8 @@ impl Relay {
         }
     }
 
-    /// The next datagram from the other peer.
+    /// The next datagram from the other peer. Datagrams that arrive while 256 are waiting
+    /// unread are dropped.
     pub async fn recv(&mut self) -> Result<Vec<u8>, RelayError> {
         match self.incoming.recv().await {
             Some(datagram) => Ok(datagram),
@@ -507,9 +508,14 @@ async fn drive(
             },
             message = stream.next() => match message {
                 Some(Ok(Message::Binary(datagram))) => {
-                    if from_server.send(datagram.to_vec()).await.is_err() {
-                        let _ = sink.send(Message::Close(None)).await;
-                        break "closed by this side".to_owned();
+                    // A receiver that falls behind loses datagrams, as on a full UDP
+                    // socket, rather than stalling the relay for both peers.
+                    match from_server.try_send(datagram.to_vec()) {
+                        Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => {}
+                        Err(mpsc::error::TrySendError::Closed(_)) => {
+                            let _ = sink.send(Message::Close(None)).await;
+                            break "closed by this side".to_owned();
+                        }
                     }
                 }
                 Some(Ok(Message::Text(text))) if text.as_str() == "paired" => {
