@@ -10,6 +10,7 @@
 //! addresses. Memory is therefore bounded whatever clients do.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -78,14 +79,15 @@ struct Bucket {
     updated: Instant,
 }
 
-/// The mailboxes of one server.
-pub struct Mailboxes {
+/// The mailboxes of one server, keyed by `K` (an invitation id, or an invitation id and the
+/// side a message is for).
+pub struct Mailboxes<K = [u8; 16]> {
     config: MailboxConfig,
-    boxes: HashMap<[u8; 16], Mailbox>,
+    boxes: HashMap<K, Mailbox>,
     buckets: HashMap<IpAddr, Bucket>,
 }
 
-impl Mailboxes {
+impl<K: Hash + Eq> Mailboxes<K> {
     /// An empty store.
     pub fn new(config: MailboxConfig) -> Self {
         Self {
@@ -99,7 +101,7 @@ impl Mailboxes {
     pub fn post(
         &mut self,
         from: IpAddr,
-        id: [u8; 16],
+        id: K,
         message: Vec<u8>,
         now: Instant,
     ) -> Result<(), MailboxError> {
@@ -131,7 +133,7 @@ impl Mailboxes {
     pub fn take(
         &mut self,
         from: IpAddr,
-        id: [u8; 16],
+        id: K,
         now: Instant,
     ) -> Result<Vec<Vec<u8>>, MailboxError> {
         self.admit(from, now)?;
@@ -163,8 +165,13 @@ impl Mailboxes {
         self.boxes.is_empty()
     }
 
+    /// The store's limits.
+    pub fn config(&self) -> &MailboxConfig {
+        &self.config
+    }
+
     /// Charges one request to `from`'s token bucket.
-    fn admit(&mut self, from: IpAddr, now: Instant) -> Result<(), MailboxError> {
+    pub fn admit(&mut self, from: IpAddr, now: Instant) -> Result<(), MailboxError> {
         let (rate, burst) = (self.config.requests_per_second, self.config.burst);
         if !self.buckets.contains_key(&from)
             && self.buckets.len() >= self.config.max_tracked_addresses

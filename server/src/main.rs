@@ -1,22 +1,33 @@
-//! `lifeline-server`: address discovery for Lifeline clients. The rendezvous and relay
-//! listeners are not served yet.
+//! `lifeline-server`: rendezvous, relay and address discovery for Lifeline clients.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use lifeline_server::config::Config;
+use lifeline_server::serve::Server;
 
-/// Lifeline's self-hostable server (this version: STUN address discovery).
+/// Lifeline's self-hostable server: rendezvous and relay over WebSocket on TLS, STUN on UDP.
+///
+/// Prints `url=<server URL>` (give it to `lifeline invite --server`), then
+/// `stun=<ADDR:PORT>` and `listen=<ADDR:PORT>`.
 #[derive(Parser)]
 #[command(
     name = "lifeline-server",
     version,
-    after_help = "Example:\n  lifeline-server --stun-listen 0.0.0.0:3478"
+    after_help = "Example:\n  lifeline-server --listen 0.0.0.0:443 --stun-listen 0.0.0.0:3478 --config /etc/lifeline-server.toml"
 )]
 struct Args {
-    /// Where to answer STUN binding requests (UDP).
-    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:3478")]
-    stun_listen: SocketAddr,
+    /// Where to serve rendezvous and relay (TLS over TCP) [default: 0.0.0.0:443].
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<SocketAddr>,
+    /// Where to answer STUN binding requests (UDP) [default: 0.0.0.0:3478].
+    #[arg(long, value_name = "ADDR:PORT")]
+    stun_listen: Option<SocketAddr>,
+    /// The config file (TOML); flags override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -28,20 +39,53 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
-    let socket = match tokio::net::UdpSocket::bind(args.stun_listen).await {
-        Ok(socket) => socket,
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(error) if error.use_stderr() => {
+            let text = error.to_string();
+            let line = text.lines().next().unwrap_or("bad arguments");
+            eprintln!("{line} (see lifeline-server --help)");
+            return ExitCode::from(2);
+        }
         Err(error) => {
-            eprintln!("error: cannot listen on UDP {}: {error}", args.stun_listen);
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+    };
+    let mut config = match &args.config {
+        Some(path) => match Config::load(path) {
+            Ok(config) => config,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Config::default(),
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(stun) = args.stun_listen {
+        config.stun_listen = stun;
+    }
+    let server = match Server::bind(&config).await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("error: {error}");
             return ExitCode::from(1);
         }
     };
-    let local = socket.local_addr().unwrap_or(args.stun_listen);
-    println!("stun={local}");
+    println!("url={}", server.url());
+    if let Ok(stun) = server.stun_addr() {
+        println!("stun={stun}");
+    }
+    if let Ok(listen) = server.local_addr() {
+        println!("listen={listen}");
+    }
     tokio::select! {
-        result = lifeline_server::discovery::serve(socket) => {
+        result = server.run() => {
             if let Err(error) = result {
-                eprintln!("error: STUN listener failed: {error}");
+                eprintln!("error: {error}");
                 return ExitCode::from(1);
             }
         }
