@@ -36,6 +36,10 @@ const HEADER_LEN: usize = 17;
 /// The QUIC error code of a frame replaced by a newer keyframe.
 const SUPERSEDED: u32 = 2;
 
+/// How soon the screen is looked at again after it was found unchanged. Looking costs
+/// next to nothing with change notification (X11 DAMAGE).
+const IDLE_POLL: Duration = Duration::from_millis(4);
+
 /// How often the measured capacity is read for the `auto` setting.
 const CAPACITY_PERIOD: Duration = Duration::from_secs(1);
 
@@ -95,10 +99,15 @@ pub(super) async fn send(
     let mut seq = 0u64;
     let mut shown = current.monitor;
     let mut capacity_check = tokio::time::interval(CAPACITY_PERIOD);
+    // After a look that found the screen unchanged, the next look comes after IDLE_POLL, so
+    // that a change is picked up at once rather than a whole frame interval later.
+    let mut idle_until: Option<Instant> = None;
     loop {
         let now = Instant::now();
         let next = if current.active {
-            pacer.next_capture(now)
+            pacer
+                .next_capture(now)
+                .map(|at| idle_until.map_or(at, |idle| at.max(idle)))
         } else {
             None
         };
@@ -137,7 +146,7 @@ pub(super) async fn send(
             () = wait => {}
             () = closed(&conn) => return,
         }
-        pacer.on_captured(Instant::now());
+        let captured_at = Instant::now();
         let Some((mut source, mut encoder)) = tools.take() else {
             return;
         };
@@ -160,12 +169,17 @@ pub(super) async fn send(
         tools = Some((source, encoder));
         let encoded = match result {
             Ok(Some(encoded)) => encoded,
-            Ok(None) => continue,
+            Ok(None) => {
+                idle_until = Some(Instant::now() + IDLE_POLL);
+                continue;
+            }
             Err(e) => {
                 let _ = reports.send(Report::Error(format!("screen sharing stopped: {e}")));
                 return;
             }
         };
+        idle_until = None;
+        pacer.on_captured(captured_at);
         if encoded.keyframe {
             // The keyframe replaces every older frame still on its way.
             for (_, cancel) in in_flight.drain(..) {
