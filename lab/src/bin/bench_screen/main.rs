@@ -29,7 +29,7 @@ use lifeline_core::connect::{Report, SessionIo, UserCommand, run_helper};
 use lifeline_core::log::{Role, SessionLog};
 use lifeline_core::session::SessionConfig;
 use lifeline_core::ticket::Invitation;
-use lifeline_lab::{Netns, Scripted};
+use lifeline_lab::{Netns, Scripted, Wire, WireConfig};
 use serde_json::json;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
@@ -47,6 +47,10 @@ struct Args {
     /// The `lifeline` program [default: next to this one].
     #[arg(long)]
     lifeline: Option<PathBuf>,
+    /// Instead: Lifeline alone over a 56 kbit/s link with 200 ms RTT at the `dialup`
+    /// setting: time to the first full screen, then typing latency.
+    #[arg(long)]
+    dialup: bool,
 }
 
 type Result<T> = std::result::Result<T, String>;
@@ -81,6 +85,13 @@ fn bench(args: &Args) -> Result<()> {
         "{:<10} {:<9} {:<10} {:>10} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8}",
         "size", "system", "phase", "bytes", "med_ms", "p95_ms", "fps", "updates", "cpu_s", "seen"
     );
+    if args.dialup {
+        for (width, height) in sizes {
+            let x = xvfb::Xvfb::start(width, height).ok_or("Xvfb is not installed")?;
+            run_dialup(&lifeline, &x.display, phase, (width, height))?;
+        }
+        return Ok(());
+    }
     for (width, height) in sizes {
         let x = xvfb::Xvfb::start(width, height).ok_or("Xvfb is not installed")?;
         let link = Link::new()?;
@@ -368,6 +379,86 @@ fn start_helper(
 fn enter(name: &str) -> Result<()> {
     let file = std::fs::File::open(format!("/var/run/netns/{name}")).map_err(err)?;
     nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).map_err(err)
+}
+
+/// Lifeline over a wire shaped to 56 kbit/s each way with 100 ms of delay each way.
+fn run_dialup(lifeline: &Path, display: &str, phase: Duration, size: (u32, u32)) -> Result<()> {
+    let (novice_ns, viewer_ns) = (Netns::new("n").map_err(err)?, Netns::new("v").map_err(err)?);
+    let config = WireConfig {
+        one_way_delay: Duration::from_millis(100),
+        loss: 0.0,
+        rate_bps: Some(56_000),
+    };
+    let _wire = Wire::start(&viewer_ns, &novice_ns, &config).map_err(err)?;
+    let link = Link {
+        novice: novice_ns,
+        viewer: viewer_ns,
+    };
+    let work = tempfile::tempdir().map_err(err)?;
+    let pw = work.path().join("pw");
+    std::fs::write(&pw, "bench screen words").map_err(err)?;
+    let mut workload = Workload::open(display)?;
+    let mut command = link.novice.command(&lifeline.display().to_string());
+    command
+        .args([
+            "invite",
+            "--listen",
+            &format!("{}:0", Wire::B),
+            "--display",
+            display,
+        ])
+        .arg("--password-file")
+        .arg(&pw)
+        .arg("--log-dir")
+        .arg(work.path());
+    let mut novice = Scripted::start(command)?;
+    let link_text = novice.wait("invitation")?["link"]
+        .as_str()
+        .ok_or("no link")?
+        .to_owned();
+    let invitation =
+        Invitation::parse(link_text.as_bytes(), OffsetDateTime::now_utc()).map_err(err)?;
+    let seen: Seen = Arc::default();
+    let (commands, done) = start_helper(&link, invitation, &work.path().join("helper"), &seen)?;
+    novice.wait("connect_request")?;
+    novice.send(json!({"cmd": "approve"}))?;
+    let approved = Instant::now();
+    novice.send(json!({"cmd": "bandwidth", "preset": "dialup"}))?;
+    let deadline = approved + Duration::from_secs(60);
+    let first = loop {
+        if let Some((_, at)) = seen.lock().map_err(err)?.first().copied() {
+            break at.duration_since(approved).as_secs_f64();
+        }
+        if Instant::now() > deadline {
+            return Err("no picture within 60 s at dialup".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Let the first picture's bytes drain before typing.
+    std::thread::sleep(Duration::from_secs(3));
+    let start = Instant::now();
+    let updates = workload.run(Phase::Typing, phase)?;
+    std::thread::sleep(Duration::from_secs(2));
+    let seen = seen.lock().map_err(err)?.clone();
+    println!(
+        "dialup {}x{}: first full screen after {first:.2} s",
+        size.0, size.1
+    );
+    report(
+        "lifeline",
+        size,
+        Phase::Typing,
+        &updates,
+        &seen,
+        start,
+        0,
+        0.0,
+    );
+    let _ = commands.send(UserCommand::Session(
+        lifeline_core::session::Command::Disconnect,
+    ));
+    let _ = done.join();
+    Ok(())
 }
 
 fn run_x11vnc(display: &str, link: &Link, phase: Duration, size: (u32, u32)) -> Result<()> {
