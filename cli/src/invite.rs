@@ -256,7 +256,6 @@ async fn wait_for_helper(args: InviteArgs, identity: Identity) -> Result<(), Cli
 
 /// Waits again on a standing invitation kept in the keyring.
 async fn resume(args: InviteArgs, id: &str) -> Result<(), CliError> {
-    let desktop = open_desktop(&args)?;
     let id: InvitationId = id.parse().map_err(|_| {
         CliError::Usage(format!(
             "{id:?} is not an invitation id (32 hex digits); see lifeline invitations"
@@ -266,6 +265,7 @@ async fn resume(args: InviteArgs, id: &str) -> Result<(), CliError> {
     let standing = store
         .load(id, OffsetDateTime::now_utc())
         .map_err(|e| CliError::Usage(e.to_string()))?;
+    let desktop = open_desktop(&args)?;
     if standing.limiter.is_closed() {
         return Err(CliError::Usage(format!(
             "invitation {id} was closed after too many wrong passwords; make a new one"
