@@ -32,6 +32,7 @@ use tokio::sync::mpsc;
 use crate::auth::{self, AuthError};
 use crate::identity::Identity;
 use crate::log::{LogError, SessionLog};
+use crate::net::{CheckKey, NetError, PathSocket};
 use crate::proto::{self, Message, ProtoError};
 use crate::session::{Command, Notification, SessionConfig};
 use crate::ticket::{Candidate, Invitation};
@@ -174,10 +175,12 @@ pub struct SessionIo {
     pub config: SessionConfig,
 }
 
-/// The novice's QUIC endpoint, which helpers connect to.
+/// The novice's QUIC endpoint, which helpers connect to. Its one UDP socket also carries
+/// STUN: address discovery and the connectivity checks that punch holes to helpers.
 #[derive(Debug)]
 pub struct NoviceEndpoint {
     endpoint: quinn::Endpoint,
+    socket: Arc<PathSocket>,
 }
 
 impl NoviceEndpoint {
@@ -185,10 +188,27 @@ impl NoviceEndpoint {
     ///
     /// Must be called inside a tokio runtime.
     pub fn bind(identity: &Identity, addr: SocketAddr) -> Result<Self, ConnectError> {
+        Self::with_socket(identity, PathSocket::bind(addr)?)
+    }
+
+    /// A QUIC server on a socket made by the caller (for example inside a network
+    /// namespace). Must be called inside a tokio runtime.
+    pub fn with_socket(identity: &Identity, socket: Arc<PathSocket>) -> Result<Self, ConnectError> {
         let config = tls::server_config(identity)?;
-        let endpoint = quinn::Endpoint::server(config, addr)
-            .map_err(|source| ConnectError::Bind { addr, source })?;
-        Ok(Self { endpoint })
+        let endpoint = socket.endpoint(Some(config))?;
+        Ok(Self { endpoint, socket })
+    }
+
+    /// The socket under the endpoint: gather candidates with it ([`crate::net::gather`]),
+    /// add the helper as a peer once its candidates arrive ([`PathSocket::add_peer`] with
+    /// [`CheckKey::derive`] of the invitation), plug a relay in.
+    pub fn socket(&self) -> &Arc<PathSocket> {
+        &self.socket
+    }
+
+    /// The QUIC endpoint.
+    pub fn endpoint(&self) -> &quinn::Endpoint {
+        &self.endpoint
     }
 
     /// The address the endpoint listens on.
@@ -212,6 +232,10 @@ impl NoviceEndpoint {
 /// Connects to the invitation's candidates at once; the first connection whose TLS
 /// handshake completes with the pinned certificate wins. Returns the client endpoint (keep
 /// it while the connection lives) and the connection; [`run_helper`] does this first.
+///
+/// One [`PathSocket`] per address family carries the attempt: it punches holes with
+/// connectivity checks to every candidate and sends QUIC on the first path that answers
+/// (see [`connect_over`]).
 pub async fn connect_candidates(
     invitation: &Invitation,
 ) -> Result<(quinn::Endpoint, quinn::Connection), ConnectError> {
@@ -220,46 +244,34 @@ pub async fn connect_candidates(
         return Err(ConnectError::NoCandidates);
     }
     let mut attempts = tokio::task::JoinSet::new();
-    for candidate in candidates {
-        let addr = candidate.addr;
-        let (config, mismatch) = tls::client_config(invitation.body().fingerprint)?;
-        let bind: SocketAddr = if addr.is_ipv6() {
+    for v6 in [false, true] {
+        if !candidates.iter().any(|c| c.addr.is_ipv6() == v6) {
+            continue;
+        }
+        let bind: SocketAddr = if v6 {
             (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
         } else {
             (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
         };
+        let socket = PathSocket::bind(bind)?;
+        let endpoint = socket.endpoint(None)?;
+        let invitation = invitation.clone();
         attempts.spawn(async move {
-            let result = async {
-                let mut endpoint = quinn::Endpoint::client(bind)
-                    .map_err(|source| ConnectError::Bind { addr: bind, source })?;
-                endpoint.set_default_client_config(config);
-                let connecting = endpoint
-                    .connect(addr, tls::SERVER_NAME)
-                    .map_err(|e| ConnectError::Unreachable(format!("{addr}: {e}")))?;
-                match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
-                    Ok(Ok(connection)) => Ok((endpoint, connection)),
-                    Ok(Err(_)) if mismatch.load(Ordering::SeqCst) => {
-                        Err(ConnectError::WrongComputer { addr })
-                    }
-                    Ok(Err(e)) => Err(ConnectError::Unreachable(format!("{addr}: {e}"))),
-                    Err(_) => Err(ConnectError::Unreachable(format!("{addr}: no answer"))),
-                }
-            }
-            .await;
-            (addr, result)
+            let connection = connect_over(&socket, &endpoint, &invitation, &[]).await?;
+            Ok::<_, ConnectError>((endpoint, connection.0))
         });
     }
     let mut failures = Vec::new();
     let mut wrong = None;
     while let Some(joined) = attempts.join_next().await {
-        let Ok((addr, result)) = joined else { continue };
+        let Ok(result) = joined else { continue };
         match result {
             Ok(won) => {
                 attempts.abort_all();
                 return Ok(won);
             }
             Err(error @ ConnectError::WrongComputer { .. }) => {
-                tracing::warn!(%addr, "wrong certificate");
+                tracing::warn!("wrong certificate");
                 wrong.get_or_insert(error);
             }
             Err(ConnectError::Unreachable(detail)) => failures.push(detail),
@@ -270,6 +282,55 @@ pub async fn connect_candidates(
         return Err(error);
     }
     Err(ConnectError::Unreachable(failures.join("; ")))
+}
+
+/// Connects to the novice of `invitation` over `socket` (whose quinn endpoint is
+/// `endpoint`): adds the novice as a peer with the invitation's candidates and `extra`
+/// ones (say, from the rendezvous), then connects QUIC to the peer's virtual address,
+/// which the socket maps to the best path. Returns the connection and that virtual
+/// address (for [`PathSocket::set_relay`] and [`PathSocket::route`]).
+pub async fn connect_over(
+    socket: &PathSocket,
+    endpoint: &quinn::Endpoint,
+    invitation: &Invitation,
+    extra: &[Candidate],
+) -> Result<(quinn::Connection, SocketAddr), ConnectError> {
+    let body = invitation.body();
+    let key = CheckKey::derive(&body.id, &body.fingerprint);
+    let mut candidates = body.candidates.clone();
+    candidates.extend_from_slice(extra);
+    let peer = socket.add_peer(key, &candidates);
+    let (config, mismatch) = tls::client_config(body.fingerprint)?;
+    let connecting = endpoint
+        .connect_with(config, peer, tls::SERVER_NAME)
+        .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+    let listed = || {
+        candidates
+            .iter()
+            .map(|c| c.addr.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+        Ok(Ok(connection)) => Ok((connection, peer)),
+        Ok(Err(_)) if mismatch.load(Ordering::SeqCst) => Err(ConnectError::WrongComputer {
+            addr: socket.remote_addr(peer).unwrap_or(peer),
+        }),
+        Ok(Err(e)) => Err(ConnectError::Unreachable(format!("{}: {e}", listed()))),
+        Err(_) => Err(ConnectError::Unreachable(format!(
+            "{}: no answer",
+            listed()
+        ))),
+    }
+}
+
+impl From<NetError> for ConnectError {
+    fn from(error: NetError) -> Self {
+        match error {
+            NetError::Bind { addr, source } => Self::Bind { addr, source },
+            other => Self::Unreachable(other.to_string()),
+        }
+    }
 }
 
 /// Writes one message as a frame on the control stream.
