@@ -32,10 +32,10 @@ use tokio::sync::mpsc;
 use crate::auth::{self, AuthError};
 use crate::identity::Identity;
 use crate::log::{LogError, SessionLog};
-use crate::net::{CheckKey, NetError, PathSocket};
+use crate::net::{CheckKey, NetError, PathSocket, Route};
 use crate::proto::{self, Message, ProtoError};
 use crate::session::{Command, Notification, SessionConfig};
-use crate::ticket::{Candidate, Invitation};
+use crate::ticket::{Candidate, Fingerprint, Invitation};
 
 pub use driver::{Outcome, run_helper, run_novice};
 
@@ -235,7 +235,7 @@ impl NoviceEndpoint {
 ///
 /// One [`PathSocket`] per address family carries the attempt: it punches holes with
 /// connectivity checks to every candidate and sends QUIC on the first path that answers
-/// (see [`connect_over`]).
+/// (see [`add_novice`] and [`connect_peer`]).
 pub async fn connect_candidates(
     invitation: &Invitation,
 ) -> Result<(quinn::Endpoint, quinn::Connection), ConnectError> {
@@ -257,8 +257,10 @@ pub async fn connect_candidates(
         let endpoint = socket.endpoint(None)?;
         let invitation = invitation.clone();
         attempts.spawn(async move {
-            let connection = connect_over(&socket, &endpoint, &invitation, &[]).await?;
-            Ok::<_, ConnectError>((endpoint, connection.0))
+            let peer = add_novice(&socket, &invitation, &[]);
+            let fingerprint = invitation.body().fingerprint;
+            let connection = connect_peer(&socket, &endpoint, peer, fingerprint).await?;
+            Ok::<_, ConnectError>((endpoint, connection))
         });
     }
     let mut failures = Vec::new();
@@ -284,43 +286,47 @@ pub async fn connect_candidates(
     Err(ConnectError::Unreachable(failures.join("; ")))
 }
 
-/// Connects to the novice of `invitation` over `socket` (whose quinn endpoint is
-/// `endpoint`): adds the novice as a peer with the invitation's candidates and `extra`
-/// ones (say, from the rendezvous), then connects QUIC to the peer's virtual address,
-/// which the socket maps to the best path. Returns the connection and that virtual
-/// address (for [`PathSocket::set_relay`] and [`PathSocket::route`]).
-pub async fn connect_over(
-    socket: &PathSocket,
-    endpoint: &quinn::Endpoint,
-    invitation: &Invitation,
-    extra: &[Candidate],
-) -> Result<(quinn::Connection, SocketAddr), ConnectError> {
+/// Adds the novice of `invitation` as a peer of `socket`, with the invitation's
+/// candidates and `extra` ones (say, from the rendezvous): connectivity checks to all of
+/// them start at once. Returns the peer's virtual address, for [`connect_peer`],
+/// [`PathSocket::set_relay`] and [`PathSocket::route`].
+pub fn add_novice(socket: &PathSocket, invitation: &Invitation, extra: &[Candidate]) -> SocketAddr {
     let body = invitation.body();
-    let key = CheckKey::derive(&body.id, &body.fingerprint);
     let mut candidates = body.candidates.clone();
     candidates.extend_from_slice(extra);
-    let peer = socket.add_peer(key, &candidates);
-    let (config, mismatch) = tls::client_config(body.fingerprint)?;
+    socket.add_peer(CheckKey::derive(&body.id, &body.fingerprint), &candidates)
+}
+
+/// Connects QUIC on `endpoint` (over `socket`) to the peer at `peer` (its virtual address,
+/// from [`add_novice`]), accepting only the certificate `fingerprint`; the socket sends
+/// each packet on the peer's best path.
+pub async fn connect_peer(
+    socket: &PathSocket,
+    endpoint: &quinn::Endpoint,
+    peer: SocketAddr,
+    fingerprint: Fingerprint,
+) -> Result<quinn::Connection, ConnectError> {
+    let (config, mismatch) = tls::client_config(fingerprint)?;
     let connecting = endpoint
         .connect_with(config, peer, tls::SERVER_NAME)
         .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
-    let listed = || {
-        candidates
+    let tried = || match socket.route(peer) {
+        Some(Route::Spray(all)) => all
             .iter()
-            .map(|c| c.addr.to_string())
+            .map(ToString::to_string)
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", "),
+        Some(Route::Direct(addr)) => addr.to_string(),
+        Some(Route::Relay) => "the relay".to_owned(),
+        None => peer.to_string(),
     };
     match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
-        Ok(Ok(connection)) => Ok((connection, peer)),
+        Ok(Ok(connection)) => Ok(connection),
         Ok(Err(_)) if mismatch.load(Ordering::SeqCst) => Err(ConnectError::WrongComputer {
             addr: socket.remote_addr(peer).unwrap_or(peer),
         }),
-        Ok(Err(e)) => Err(ConnectError::Unreachable(format!("{}: {e}", listed()))),
-        Err(_) => Err(ConnectError::Unreachable(format!(
-            "{}: no answer",
-            listed()
-        ))),
+        Ok(Err(e)) => Err(ConnectError::Unreachable(format!("{}: {e}", tried()))),
+        Err(_) => Err(ConnectError::Unreachable(format!("{}: no answer", tried()))),
     }
 }
 
