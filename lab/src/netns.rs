@@ -23,6 +23,9 @@ pub enum LabError {
         /// Why.
         source: std::io::Error,
     },
+    /// The lab was asked for something it cannot build.
+    #[error("cannot build this lab: {0}")]
+    Usage(&'static str),
     /// The wire did not come up.
     #[error("the wire did not start: {0}")]
     Wire(String),

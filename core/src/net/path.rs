@@ -32,8 +32,9 @@ pub const PUNCH_PHASE: Duration = Duration::from_secs(10);
 /// How often an unanswered candidate is retried after the punching phase (so a relayed
 /// session still moves to a direct path when one opens later).
 pub const RETRY_INTERVAL: Duration = Duration::from_secs(5);
-/// How often a working path is checked: the keepalive, under 25 seconds.
-pub const KEEPALIVE: Duration = Duration::from_secs(10);
+/// How often a working path is checked: the keepalive (well under the 25-second UDP
+/// timeout of common NATs), which also finds a peer that moved within a few seconds.
+pub const KEEPALIVE: Duration = Duration::from_secs(5);
 /// How long a check waits for its answer.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 /// Unanswered checks in a row after which a working path counts as lost.

@@ -252,14 +252,20 @@ impl PathSocket {
         }
     }
 
+    /// Sends `transmit` to `destination` on one of a peer's paths. The kernel picks the
+    /// source address: the one quinn saw first may be gone after a change of network.
     fn send_to(&self, transmit: &Transmit<'_>, destination: SocketAddr) -> io::Result<()> {
         let transmit = Transmit {
             destination,
+            src_ip: None,
             ..*transmit
         };
-        self.io.try_io(Interest::WRITABLE, || {
-            self.state.send((&self.io).into(), &transmit)
-        })
+        self.send(&transmit)
+    }
+
+    fn send(&self, transmit: &Transmit<'_>) -> io::Result<()> {
+        self.io
+            .try_io(Interest::WRITABLE, || self.state.send((&self.io).into(), transmit))
     }
 
     /// Handles one STUN datagram from `from`.
@@ -299,7 +305,13 @@ impl AsyncUdpSocket for PathSocket {
             .find(|p| p.virtual_addr == transmit.destination)
         else {
             drop(shared);
-            return self.send_to(transmit, transmit.destination);
+            return match self.send(transmit) {
+                // The address quinn answers from left with the network it was on.
+                Err(e) if transmit.src_ip.is_some() && e.kind() != io::ErrorKind::WouldBlock => {
+                    self.send_to(transmit, transmit.destination)
+                }
+                other => other,
+            };
         };
         match (peer.paths.route(), peer.heard) {
             (Route::Direct(addr), _) | (Route::Spray(_), Some(addr)) => {
