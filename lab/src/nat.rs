@@ -151,7 +151,10 @@ impl Internet {
     /// server at `stun` (`ext_perform_stun`); it is stopped with the site.
     pub fn upnp_site(&self, stun: SocketAddrV4) -> Result<Site, LabError> {
         let mut site = self.site(NatKind::PortRestricted)?;
-        let router = site._router.as_ref().ok_or(LabError::Usage("a UPnP site needs a router"))?;
+        let router = site
+            ._router
+            .as_ref()
+            .ok_or(LabError::Usage("a UPnP site needs a router"))?;
         router.nft(UPNP_TABLES)?;
         let dir = std::env::temp_dir().join(format!("{}-upnp", router.name()));
         std::fs::create_dir_all(&dir).map_err(|source| LabError::Spawn {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{Pair, StunServer, echo};
 use lifeline_core::net::{PathKind, Route};
-use lifeline_lab::{Internet, NatKind};
+use lifeline_lab::{Internet, NatKind, Site};
 
 /// Whether two NATs let a direct path through with simultaneous punching alone.
 fn direct_possible(novice: NatKind, helper: NatKind) -> bool {
@@ -39,10 +39,12 @@ struct Cell {
     relayed: Result<(Duration, PathKind, Option<Duration>), String>,
 }
 
-async fn without_relay(internet: &Internet, stun: &StunServer, n: NatKind, h: NatKind) -> (Option<PathKind>, Option<String>) {
-    let novice = internet.site(n).unwrap();
-    let helper = internet.site(h).unwrap();
-    let mut pair = Pair::build(&novice, &helper, stun.addr, true).await;
+async fn without_relay(
+    stun: &StunServer,
+    novice: &Site,
+    helper: &Site,
+) -> (Option<PathKind>, Option<String>) {
+    let mut pair = Pair::build(novice, helper, stun.addr, true).await;
     match pair.connect().await {
         Ok(_connections) => {
             let event = pair.wait_path(Duration::from_secs(3), |_| true).await;
@@ -53,14 +55,11 @@ async fn without_relay(internet: &Internet, stun: &StunServer, n: NatKind, h: Na
 }
 
 async fn with_relay(
-    internet: &Internet,
     stun: &StunServer,
-    n: NatKind,
-    h: NatKind,
+    novice: &Site,
+    helper: &Site,
 ) -> Result<(Duration, PathKind, Option<Duration>), String> {
-    let novice = internet.site(n).unwrap();
-    let helper = internet.site(h).unwrap();
-    let mut pair = Pair::build(&novice, &helper, stun.addr, true).await;
+    let mut pair = Pair::build(novice, helper, stun.addr, true).await;
     let _relay = pair.plug_relay();
     let started = Instant::now();
     let (connection, _novice_side) = pair.connect().await?;
@@ -68,7 +67,9 @@ async fn with_relay(
     let event = pair
         .wait_path(Duration::from_secs(4), |kind| kind != PathKind::Relay)
         .await;
-    let direct_at = event.filter(|e| e.kind != PathKind::Relay).map(|_| started.elapsed());
+    let direct_at = event
+        .filter(|e| e.kind != PathKind::Relay)
+        .map(|_| started.elapsed());
     // Still carries data on whatever path it ended on.
     echo(&connection, &vec![7u8; 100_000]).await?;
     let kind = match pair.route() {
@@ -78,19 +79,26 @@ async fn with_relay(
     Ok((first, kind, direct_at))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_nat_pair_connects_directly_where_possible_and_over_the_relay_otherwise() {
     let internet = Internet::new().unwrap();
     let stun = StunServer::start(&internet);
-    let mut tasks = Vec::new();
+    // All sites first: building them blocks, and would stall the connections.
+    let mut sites = Vec::new();
     for n in NatKind::ALL {
         for h in NatKind::ALL {
-            let (internet, stun) = (&internet, &stun);
+            let mut four = (0..4).map(|i| internet.site(if i % 2 == 0 { n } else { h }).unwrap());
+            let four: [Site; 4] = std::array::from_fn(|_| four.next().unwrap());
+            sites.push((n, h, four));
+        }
+    }
+    let mut tasks = Vec::new();
+    for (n, h, [n1, h1, n2, h2]) in &sites {
+        let (n, h, stun) = (*n, *h, &stun);
+        {
             tasks.push(async move {
-                let ((direct, direct_error), relayed) = tokio::join!(
-                    without_relay(internet, stun, n, h),
-                    with_relay(internet, stun, n, h)
-                );
+                let ((direct, direct_error), relayed) =
+                    tokio::join!(without_relay(stun, n1, h1), with_relay(stun, n2, h2));
                 Cell {
                     novice: n,
                     helper: h,
@@ -127,7 +135,11 @@ async fn every_nat_pair_connects_directly_where_possible_and_over_the_relay_othe
             cell.direct.is_some(),
             possible,
             "{name}: direct connection {} ({:?})",
-            if possible { "failed" } else { "succeeded where it cannot" },
+            if possible {
+                "failed"
+            } else {
+                "succeeded where it cannot"
+            },
             cell.direct_error
         );
         let (_, kind, _) = cell
@@ -162,8 +174,15 @@ async fn a_relayed_connection_moves_to_a_direct_path_without_noticing() {
         .wait_path(Duration::from_secs(5), |kind| kind == PathKind::Direct)
         .await
         .expect("a path event");
-    assert_eq!(event.kind, PathKind::Direct, "no direct path after punching");
-    assert_eq!(event.remote, std::net::SocketAddr::from((novice.public_addr, event.remote.port())));
+    assert_eq!(
+        event.kind,
+        PathKind::Direct,
+        "no direct path after punching"
+    );
+    assert_eq!(
+        event.remote,
+        std::net::SocketAddr::from((novice.public_addr, event.remote.port()))
+    );
     // Cut the relay: the connection lives on the direct path alone.
     relay.abort();
     echo(&connection, &vec![1u8; 200_000]).await.unwrap();

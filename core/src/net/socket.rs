@@ -13,7 +13,7 @@
 //!
 //! quinn's own [`quinn::udp::UdpSocketState`] does the I/O, so GSO and GRO still work.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
@@ -28,7 +28,7 @@ use tokio::io::Interest;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::NetError;
-use super::path::{CheckKey, PathEvent, PathSet, Route};
+use super::path::{CheckKey, PathEvent, PathKind, PathSet, Route};
 use super::relay_path::RelayPath;
 use super::stun::{self, StunMessage, TransactionId};
 use crate::ticket::Candidate;
@@ -63,7 +63,14 @@ struct Peer {
     relay: Option<RelayPath>,
     /// Where the peer's last QUIC packet came from.
     heard: Option<SocketAddr>,
+    /// The last QUIC datagrams sent while no path was known: most were lost in NATs that
+    /// punching had not opened yet, so they go again on the first path that works, and
+    /// the handshake need not wait for quinn's backed-off retransmission.
+    unsent: VecDeque<Vec<u8>>,
 }
+
+/// How many datagrams [`Peer::unsent`] keeps.
+const UNSENT_KEPT: usize = 16;
 
 impl PathSocket {
     /// Binds a socket on `addr`. Must be called inside a tokio runtime.
@@ -173,6 +180,7 @@ impl PathSocket {
             paths,
             relay: None,
             heard: None,
+            unsent: VecDeque::new(),
         });
         self.wake.notify_one();
         virtual_addr
@@ -264,8 +272,9 @@ impl PathSocket {
     }
 
     fn send(&self, transmit: &Transmit<'_>) -> io::Result<()> {
-        self.io
-            .try_io(Interest::WRITABLE, || self.state.send((&self.io).into(), transmit))
+        self.io.try_io(Interest::WRITABLE, || {
+            self.state.send((&self.io).into(), transmit)
+        })
     }
 
     /// Handles one STUN datagram from `from`.
@@ -331,6 +340,16 @@ impl AsyncUdpSocket for PathSocket {
                 Ok(())
             }
             (Route::Spray(all), None) => {
+                let size = transmit
+                    .segment_size
+                    .unwrap_or(transmit.contents.len())
+                    .max(1);
+                for datagram in transmit.contents.chunks(size) {
+                    if peer.unsent.len() == UNSENT_KEPT {
+                        peer.unsent.pop_front();
+                    }
+                    peer.unsent.push_back(datagram.to_vec());
+                }
                 for addr in all {
                     match self.send_to(transmit, addr) {
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(e),
@@ -469,6 +488,9 @@ async fn drive(socket: Weak<PathSocket>, wake: Arc<Notify>) {
                     sends.push(send);
                 }
                 while let Some(event) = peer.paths.poll_event() {
+                    if event.kind != PathKind::Relay {
+                        sends.extend(peer.unsent.drain(..).map(|d| (event.remote, d)));
+                    }
                     subscribers.retain(|s| s.send(event).is_ok());
                 }
                 next = next.into_iter().chain(peer.paths.poll_timeout()).min();

@@ -26,6 +26,11 @@ pub struct StunServer {
 
 impl StunServer {
     pub fn start(internet: &Internet) -> Self {
+        // RUST_LOG=lifeline_core=debug shows the sockets' work.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let site = internet.site(NatKind::Public).unwrap();
         let addr = SocketAddrV4::new(site.host_addr, 3478);
         let socket = site.host.udp_socket(addr.into()).unwrap();
@@ -104,15 +109,18 @@ impl Pair {
         );
         let invitation = invitation(&identity, n.candidates.clone());
         let body = invitation.body();
-        let helper_peer = novice.socket().add_peer(
-            CheckKey::derive(&body.id, &body.fingerprint),
-            &h.candidates,
-        );
+        let helper_peer = novice
+            .socket()
+            .add_peer(CheckKey::derive(&body.id, &body.fingerprint), &h.candidates);
         let helper_events = helper_socket.path_events();
         let novice_peer = if helper_knows_novice {
             add_novice(&helper_socket, &invitation, &[])
         } else {
-            add_novice(&helper_socket, &invitation_without_candidates(&invitation), &[])
+            add_novice(
+                &helper_socket,
+                &invitation_without_candidates(&invitation),
+                &[],
+            )
         };
         Self {
             novice,
@@ -133,7 +141,9 @@ impl Pair {
         let relay_addr = SocketAddr::from(([198, 19, 255, 1], 443));
         let (novice_path, mut novice_ends) = RelayPath::new(relay_addr, 1024);
         let (helper_path, mut helper_ends) = RelayPath::new(relay_addr, 1024);
-        self.novice.socket().set_relay(self.helper_peer, novice_path);
+        self.novice
+            .socket()
+            .set_relay(self.helper_peer, novice_path);
         self.helper_socket.set_relay(self.novice_peer, helper_path);
         tokio::spawn(async move {
             loop {
@@ -172,9 +182,14 @@ impl Pair {
             })
         };
         let fingerprint = self.invitation.body().fingerprint;
-        let connection = connect_peer(&self.helper_socket, &self.helper, self.novice_peer, fingerprint)
-            .await
-            .map_err(|e| e.to_string());
+        let connection = connect_peer(
+            &self.helper_socket,
+            &self.helper,
+            self.novice_peer,
+            fingerprint,
+        )
+        .await
+        .map_err(|e| e.to_string());
         let connection = match connection {
             Ok(c) => c,
             Err(e) => {
