@@ -343,6 +343,13 @@ impl Drop for Daemon {
     }
 }
 
+impl Site {
+    /// The router in front of the host, if the site has a NAT.
+    pub fn router(&self) -> Option<&Netns> {
+        self._router.as_ref()
+    }
+}
+
 /// A veth pair with end `a_name` in `a` and `b_name` in `b`.
 fn veth(a: &Netns, a_name: &str, b: &Netns, b_name: &str) -> Result<(), LabError> {
     run(Command::new("ip").args([

@@ -78,6 +78,21 @@ impl Netns {
         })
     }
 
+    /// Runs `f` on a new thread inside the namespace: every socket it opens (and every
+    /// thread it starts, such as a tokio runtime's) is in the namespace too.
+    pub fn thread<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<std::io::Result<T>> {
+        let path = format!("/var/run/netns/{}", self.name);
+        std::thread::spawn(move || {
+            let file = std::fs::File::open(&path)?;
+            nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET)
+                .map_err(std::io::Error::from)?;
+            Ok(f())
+        })
+    }
+
     /// Loads an nftables ruleset (`nft -f -`) inside the namespace.
     pub fn nft(&self, ruleset: &str) -> Result<(), LabError> {
         use std::io::Write;

@@ -206,6 +206,14 @@ impl NoviceEndpoint {
         &self.socket
     }
 
+    /// Answers the connectivity checks of helpers holding `invitation`, so that a helper
+    /// that reached a candidate before the rendezvous sees its path confirmed.
+    pub fn answer_checks(&self, invitation: &Invitation) {
+        let body = invitation.body();
+        self.socket
+            .answer_checks(CheckKey::derive(&body.id, &body.fingerprint));
+    }
+
     /// The QUIC endpoint.
     pub fn endpoint(&self) -> &quinn::Endpoint {
         &self.endpoint

@@ -52,6 +52,10 @@ struct Shared {
     discovery: HashMap<TransactionId, oneshot::Sender<SocketAddr>>,
     peers: Vec<Peer>,
     subscribers: Vec<mpsc::UnboundedSender<PathEvent>>,
+    /// Keys whose checks are answered even from peers not added yet.
+    responders: Vec<CheckKey>,
+    /// Answers to such checks, waiting for the driver.
+    outbox: Vec<(SocketAddr, Vec<u8>)>,
     /// The task in `poll_recv`, woken when a relay is plugged in.
     receiver: Option<Waker>,
 }
@@ -186,6 +190,17 @@ impl PathSocket {
         virtual_addr
     }
 
+    /// Answers connectivity checks authenticated with `key` from anyone, before their
+    /// sender is added as a peer: the novice does this for its invitation, so a helper
+    /// that found it without the rendezvous (on a LAN, at a public or mapped address)
+    /// still sees its path confirmed.
+    pub fn answer_checks(&self, key: CheckKey) {
+        let mut shared = self.lock();
+        if !shared.responders.contains(&key) {
+            shared.responders.push(key);
+        }
+    }
+
     /// Adds candidates of the peer at `peer` (its virtual address), for example the
     /// helper's when they arrive through the rendezvous.
     pub fn add_candidates(&self, peer: SocketAddr, candidates: &[Candidate]) {
@@ -286,14 +301,27 @@ impl PathSocket {
                 return;
             }
         }
-        if let Ok(StunMessage::BindingSuccess {
-            transaction,
-            mapped,
-        }) = stun::parse(packet)
-        {
-            if let Some(waiter) = shared.discovery.remove(&transaction) {
-                let _ = waiter.send(mapped);
+        match stun::parse(packet) {
+            Ok(StunMessage::BindingSuccess {
+                transaction,
+                mapped,
+            }) => {
+                if let Some(waiter) = shared.discovery.remove(&transaction) {
+                    let _ = waiter.send(mapped);
+                }
             }
+            Ok(StunMessage::BindingRequest { transaction }) => {
+                let key = shared
+                    .responders
+                    .iter()
+                    .find(|key| stun::is_authentic(packet, &key.0));
+                if let Some(key) = key {
+                    let answer = stun::authenticated_success(transaction, from, &key.0);
+                    shared.outbox.push((from, answer));
+                    self.wake.notify_one();
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -480,8 +508,12 @@ async fn drive(socket: Weak<PathSocket>, wake: Arc<Notify>) {
         {
             let mut shared = this.lock();
             let Shared {
-                peers, subscribers, ..
+                peers,
+                subscribers,
+                outbox,
+                ..
             } = &mut *shared;
+            sends.append(outbox);
             for peer in peers.iter_mut() {
                 peer.paths.handle_timeout(now);
                 while let Some(send) = peer.paths.poll_transmit() {
