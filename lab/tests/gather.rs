@@ -140,7 +140,10 @@ enum NoviceNews {
 
 /// The novice's side, run on a thread inside its namespace: UPnP discovery (SSDP) and
 /// control (HTTP) open their own sockets, which must be in the novice's network.
-fn novice_side(news: std::sync::mpsc::Sender<NoviceNews>) {
+fn novice_side(
+    news: std::sync::mpsc::Sender<NoviceNews>,
+    checked: tokio::sync::oneshot::Receiver<()>,
+) {
     let identity = Identity::generate().unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -190,6 +193,7 @@ fn novice_side(news: std::sync::mpsc::Sender<NoviceNews>) {
             .external()
             .port();
         news.send(NoviceNews::MappedAgain(port)).unwrap();
+        let _ = checked.await;
         drop(again);
         tokio::time::sleep(Duration::from_secs(2)).await;
         news.send(NoviceNews::Dropped).unwrap();
@@ -206,7 +210,10 @@ async fn a_upnp_router_maps_a_port_that_lets_the_helper_in_until_the_session_end
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
     let (news_tx, news) = std::sync::mpsc::channel();
-    let novice = novice_site.host.thread(move || novice_side(news_tx));
+    let (checked, checked_rx) = tokio::sync::oneshot::channel();
+    let novice = novice_site
+        .host
+        .thread(move || novice_side(news_tx, checked_rx));
     let next = || news.recv_timeout(Duration::from_secs(15)).unwrap();
     let NoviceNews::Mapped(candidates, external, invitation) = next() else {
         panic!("no mapping")
@@ -238,6 +245,7 @@ async fn a_upnp_router_maps_a_port_that_lets_the_helper_in_until_the_session_end
         panic!("not mapped again")
     };
     assert!(router_forwards(&novice_site, port));
+    checked.send(()).unwrap();
     let NoviceNews::Dropped = next() else {
         panic!("not dropped")
     };

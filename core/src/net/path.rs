@@ -39,6 +39,8 @@ pub const KEEPALIVE: Duration = Duration::from_secs(5);
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 /// Unanswered checks in a row after which a working path counts as lost.
 pub const MAX_MISSES: u32 = 3;
+/// The most addresses kept for one peer; more are ignored.
+pub const MAX_REMOTES: usize = 32;
 
 /// The key that authenticates connectivity checks: both sides derive it from the
 /// invitation, so a stranger cannot redirect a session to an address of its choice.
@@ -169,7 +171,7 @@ impl PathSet {
 
     /// Adds a candidate address of the peer (ignored if known) and checks it at once.
     pub fn add_candidate(&mut self, addr: SocketAddr, kind: CandidateKind, now: Instant) {
-        if self.remotes.iter().any(|r| r.addr == addr) {
+        if self.remotes.len() >= MAX_REMOTES || self.remotes.iter().any(|r| r.addr == addr) {
             return;
         }
         let kind = match kind {
@@ -187,8 +189,8 @@ impl PathSet {
         self.punch_until = self.punch_until.max(now + PUNCH_PHASE);
     }
 
-    /// Tells whether a relay reaches the peer; `remote` is the relay's address, for
-    /// reports.
+    /// Tells whether a relay reaches the peer (`None` when it is gone); `remote` is the
+    /// relay's address, for reports.
     pub fn set_relay(&mut self, remote: Option<SocketAddr>) {
         self.relay = remote;
         self.report();

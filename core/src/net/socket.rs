@@ -17,7 +17,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -44,6 +44,8 @@ pub struct PathSocket {
     local: SocketAddr,
     shared: Mutex<Shared>,
     wake: Arc<Notify>,
+    /// Whether `poll_recv` looks at the relays before the UDP socket this time.
+    relay_turn: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -102,6 +104,7 @@ impl PathSocket {
             local,
             shared: Mutex::new(Shared::default()),
             wake: wake.clone(),
+            relay_turn: AtomicBool::new(false),
         });
         tokio::spawn(drive(Arc::downgrade(&this), wake));
         Ok(this)
@@ -395,32 +398,20 @@ impl AsyncUdpSocket for PathSocket {
         bufs: &mut [IoSliceMut<'_>],
         meta: &mut [RecvMeta],
     ) -> Poll<io::Result<usize>> {
-        loop {
-            {
-                let mut shared = self.lock();
-                shared.receiver = Some(cx.waker().clone());
-                for peer in &mut shared.peers {
-                    let Some(relay) = &mut peer.relay else {
-                        continue;
-                    };
-                    if let Poll::Ready(Some(datagram)) = relay.from_peer.poll_recv(cx) {
-                        let (Some(buf), Some(m)) = (bufs.first_mut(), meta.first_mut()) else {
-                            return Poll::Ready(Ok(0));
-                        };
-                        let len = datagram.len().min(buf.len());
-                        buf[..len].copy_from_slice(&datagram[..len]);
-                        *m = RecvMeta {
-                            addr: peer.virtual_addr,
-                            len,
-                            stride: len,
-                            ecn: None,
-                            dst_ip: None,
-                        };
-                        return Poll::Ready(Ok(1));
-                    }
-                }
+        // Take turns, so a busy relay cannot starve the direct path and its checks, nor
+        // the other way round.
+        let relay_first = self.relay_turn.fetch_xor(true, Ordering::Relaxed);
+        if relay_first {
+            if let Some(n) = self.poll_relays(cx, bufs, meta) {
+                return Poll::Ready(Ok(n));
             }
-            std::task::ready!(self.io.poll_recv_ready(cx))?;
+        }
+        loop {
+            match self.io.poll_recv_ready(cx) {
+                Poll::Pending => break,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Ready(Ok(())) => {}
+            }
             let Ok(count) = self.io.try_io(Interest::READABLE, || {
                 self.state.recv((&self.io).into(), bufs, meta)
             }) else {
@@ -431,6 +422,12 @@ impl AsyncUdpSocket for PathSocket {
                 return Poll::Ready(Ok(kept));
             }
         }
+        if !relay_first {
+            if let Some(n) = self.poll_relays(cx, bufs, meta) {
+                return Poll::Ready(Ok(n));
+            }
+        }
+        Poll::Pending
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -451,6 +448,46 @@ impl AsyncUdpSocket for PathSocket {
 }
 
 impl PathSocket {
+    /// One datagram a relay delivered, as from its peer's virtual address; registers for
+    /// wake-up otherwise. A relay whose client went away is unplugged.
+    fn poll_relays(
+        &self,
+        cx: &mut Context,
+        bufs: &mut [IoSliceMut<'_>],
+        meta: &mut [RecvMeta],
+    ) -> Option<usize> {
+        let mut shared = self.lock();
+        shared.receiver = Some(cx.waker().clone());
+        for peer in &mut shared.peers {
+            let Some(relay) = &mut peer.relay else {
+                continue;
+            };
+            match relay.from_peer.poll_recv(cx) {
+                Poll::Pending => {}
+                Poll::Ready(None) => {
+                    tracing::info!(remote = %relay.remote, "the relay is gone");
+                    peer.relay = None;
+                    peer.paths.set_relay(None);
+                    self.wake.notify_one();
+                }
+                Poll::Ready(Some(datagram)) => {
+                    let (buf, m) = (bufs.first_mut()?, meta.first_mut()?);
+                    let len = datagram.len().min(buf.len());
+                    buf[..len].copy_from_slice(&datagram[..len]);
+                    *m = RecvMeta {
+                        addr: peer.virtual_addr,
+                        len,
+                        stride: len,
+                        ecn: None,
+                        dst_ip: None,
+                    };
+                    return Some(1);
+                }
+            }
+        }
+        None
+    }
+
     /// Takes the STUN datagrams out of the `count` received buffers, maps peers' addresses
     /// to their virtual ones, and returns how many buffers are left for quinn (moved to the
     /// front).
