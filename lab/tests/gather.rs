@@ -1,6 +1,7 @@
 //! Gathering candidates through the session's own socket: server-reflexive addresses from
-//! lifeline-server's STUN responder and from coturn, and a port mapping from a real UPnP
-//! router (miniupnpd) that lets a helper in, released when the session ends.
+//! lifeline-server's STUN responder and from coturn, and port mappings from a real router
+//! (miniupnpd, by PCP and by UPnP-IGD) that let a helper in, released when the session
+//! ends or the mapping is dropped.
 
 mod common;
 
@@ -11,7 +12,7 @@ use std::time::Duration;
 use common::{StunServer, socket_in, stun_only};
 use lifeline_core::connect::{add_novice, connect_peer};
 use lifeline_core::identity::Identity;
-use lifeline_core::net::{GatherConfig, PathKind, gather};
+use lifeline_core::net::{GatherConfig, MapProtocol, PathKind, PortMapping, gather};
 use lifeline_core::ticket::{Candidate, CandidateKind, Invitation};
 use lifeline_lab::{Internet, NatKind, Site};
 
@@ -162,6 +163,7 @@ fn novice_side(
         };
         let gathered = gather(novice.socket(), &config).await;
         let mapping = gathered.mapping.expect("miniupnpd mapped a port");
+        assert_eq!(mapping.protocol(), Some(MapProtocol::Pcp));
         // Only the mapped candidate, and the novice does not punch (it does not know the
         // helper): its router's port-restricted NAT would drop the helper without it.
         let invitation = common::invitation(
@@ -185,13 +187,12 @@ fn novice_side(
         mapping.release().await.unwrap();
         news.send(NoviceNews::Released(port)).unwrap();
         // A mapping dropped without release goes too, in the background.
-        let again = gather(novice.socket(), &config).await;
-        let port = again
-            .mapping
-            .as_ref()
-            .expect("mapped again")
-            .external()
-            .port();
+        // This time by UPnP-IGD (the first went by NAT-PMP, which miniupnpd speaks too).
+        let local_port = novice.local_addr().unwrap().port();
+        let again = PortMapping::map_with(&[MapProtocol::Upnp], local_port, config.timeout)
+            .await
+            .expect("mapped again by UPnP");
+        let port = again.external().port();
         news.send(NoviceNews::MappedAgain(port)).unwrap();
         let _ = checked.await;
         drop(again);

@@ -7,7 +7,8 @@
 //!   address per peer and sends each packet on the peer's current path.
 //! - [`path`]: connectivity checks, hole punching and the choice of path, sans-IO.
 //! - [`gather`]: all candidates at once: host, server-reflexive, port-mapped.
-//! - [`PortMapping`]: a UPnP-IGD port mapping on the router, released when dropped.
+//! - [`PortMapping`]: a port mapping on the router (PCP, NAT-PMP or UPnP-IGD), released
+//!   when dropped.
 //! - [`RelayPath`]: how a relay client plugs into the socket.
 
 mod error;
@@ -23,6 +24,6 @@ pub use error::NetError;
 pub use gather::{GatherConfig, Gathered, gather};
 pub use host::host_candidates;
 pub use path::{CheckKey, PathEvent, PathKind, Route};
-pub use portmap::PortMapping;
+pub use portmap::{MapProtocol, PortMapping};
 pub use relay_path::{RelayEnds, RelayPath};
 pub use socket::PathSocket;
