@@ -65,7 +65,7 @@ async fn with_relay(
     let (connection, _novice_side) = pair.connect().await?;
     let first = started.elapsed();
     let event = pair
-        .wait_path(Duration::from_secs(4), |kind| kind != PathKind::Relay)
+        .wait_path(Duration::from_secs(8), |kind| kind != PathKind::Relay)
         .await;
     let direct_at = event
         .filter(|e| e.kind != PathKind::Relay)
@@ -219,6 +219,65 @@ async fn the_session_survives_the_novice_moving_to_another_network() {
         moved.elapsed().as_millis(),
         rtt.as_millis()
     );
+    assert_eq!(connection.close_reason(), None);
+    assert_eq!(novice_side.close_reason(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_five_second_outage_moves_the_session_to_the_relay_and_back() {
+    let internet = Internet::new().unwrap();
+    let stun = StunServer::start(&internet);
+    let novice = internet.site(NatKind::PortRestricted).unwrap();
+    let helper = internet.site(NatKind::FullCone).unwrap();
+    let mut pair = Pair::build(&novice, &helper, stun.addr, true).await;
+    let _relay = pair.plug_relay();
+    let (connection, novice_side) = pair.connect().await.unwrap();
+    pair.wait_path(Duration::from_secs(3), |kind| kind == PathKind::Direct)
+        .await
+        .expect("a direct path");
+    // The helper's router drops all UDP for five seconds; the relay (TCP in real life) is
+    // not affected.
+    let router = helper.router().unwrap();
+    router
+        .nft(
+            "table ip outage {
+  chain forward {
+    type filter hook forward priority -50;
+    meta l4proto udp drop
+  }
+}
+",
+        )
+        .unwrap();
+    let outage = Instant::now();
+    // The session carries on during the outage: QUIC keeps sending, the socket sees the
+    // peer silent, checks the direct path, finds it lost and moves to the relay.
+    let during_echo = {
+        let connection = connection.clone();
+        tokio::spawn(async move { echo(&connection, b"during the outage").await })
+    };
+    let during = pair
+        .wait_path(Duration::from_secs(5), |kind| kind == PathKind::Relay)
+        .await;
+    let relayed_after = outage.elapsed();
+    during_echo.await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_secs(5).saturating_sub(outage.elapsed())).await;
+    router
+        .run(&["nft", "delete", "table", "ip", "outage"])
+        .unwrap();
+    let back = pair
+        .wait_path(Duration::from_secs(15), |kind| kind == PathKind::Direct)
+        .await
+        .expect("a path event after the outage");
+    println!(
+        "outage: {:?} after {} ms, direct again {} ms after the outage began",
+        during.map(|e| e.kind),
+        relayed_after.as_millis(),
+        outage.elapsed().as_millis()
+    );
+    assert_eq!(during.map(|e| e.kind), Some(PathKind::Relay));
+    assert_eq!(back.kind, PathKind::Direct);
+    echo(&connection, &vec![3u8; 100_000]).await.unwrap();
     assert_eq!(connection.close_reason(), None);
     assert_eq!(novice_side.close_reason(), None);
 }

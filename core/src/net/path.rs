@@ -39,6 +39,9 @@ pub const KEEPALIVE: Duration = Duration::from_secs(5);
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 /// Unanswered checks in a row after which a working path counts as lost.
 pub const MAX_MISSES: u32 = 3;
+/// How long the peer may stay silent on the direct path while we send QUIC to it before
+/// that path is checked at once (instead of waiting for the keepalive).
+pub const SILENCE: Duration = Duration::from_secs(1);
 /// The most addresses kept for one peer; more are ignored.
 pub const MAX_REMOTES: usize = 32;
 
@@ -147,6 +150,8 @@ pub struct PathSet {
     /// What the last event reported, so each change is reported once.
     reported: Option<(PathKind, SocketAddr)>,
     punch_until: Instant,
+    /// When the peer's last QUIC packet came straight to us.
+    last_received: Option<Instant>,
     pending: HashMap<TransactionId, (SocketAddr, Instant)>,
     transmits: VecDeque<(SocketAddr, Vec<u8>)>,
     events: VecDeque<PathEvent>,
@@ -163,6 +168,7 @@ impl PathSet {
             best: None,
             reported: None,
             punch_until: now + PUNCH_PHASE,
+            last_received: None,
             pending: HashMap::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -251,6 +257,29 @@ impl PathSet {
             }
             Ok(StunMessage::Other { .. }) | Err(_) => true,
         }
+    }
+
+    /// Notes a QUIC packet from the peer that came straight to us (not by the relay).
+    pub fn quic_received(&mut self, now: Instant) {
+        self.last_received = Some(now);
+    }
+
+    /// Notes a QUIC packet sent on the direct path. If the peer has been silent for
+    /// [`SILENCE`], the path is checked now, so a path that broke is left within a few
+    /// seconds while there is traffic. Returns whether a check became due.
+    pub fn quic_sent(&mut self, now: Instant) -> bool {
+        let silent = self
+            .last_received
+            .is_none_or(|at| now.saturating_duration_since(at) >= SILENCE);
+        let Some(best) = self.best.and_then(|i| self.remotes.get_mut(i)) else {
+            return false;
+        };
+        let checking = self.pending.values().any(|(to, _)| *to == best.addr);
+        if !silent || checking || best.next_check <= now {
+            return false;
+        }
+        best.next_check = now;
+        true
     }
 
     /// Sends the checks that are due and counts the ones that went unanswered.
@@ -450,6 +479,26 @@ mod tests {
         }
         assert_eq!(a.route(), Route::Relay);
         assert_eq!(a.poll_event().unwrap().kind, PathKind::Relay);
+    }
+
+    #[test]
+    fn a_silent_peer_gets_checked_at_once_while_we_send() {
+        let now = Instant::now();
+        let (a_addr, b_addr) = (addr("10.0.0.1:1000"), addr("10.0.0.2:2000"));
+        let mut a = PathSet::new(key(), a_addr, now);
+        let mut b = PathSet::new(key(), b_addr, now);
+        a.add_candidate(b_addr, CandidateKind::Host, now);
+        a.handle_timeout(now);
+        exchange(&mut a, a_addr, &mut b, b_addr, now);
+        a.quic_received(now);
+        let soon = now + Duration::from_millis(100);
+        assert!(!a.quic_sent(soon), "the peer spoke just now");
+        let later = now + SILENCE;
+        assert!(a.quic_sent(later));
+        assert_eq!(a.poll_timeout(), Some(later));
+        a.handle_timeout(later);
+        assert!(a.poll_transmit().is_some());
+        assert!(!a.quic_sent(later), "one check at a time");
     }
 
     #[test]

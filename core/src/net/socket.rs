@@ -354,9 +354,13 @@ impl AsyncUdpSocket for PathSocket {
             };
         };
         match (peer.paths.route(), peer.heard) {
-            (Route::Direct(addr), _) | (Route::Spray(_), Some(addr)) => {
+            (Route::Direct(addr), _) => {
+                if peer.paths.quic_sent(Instant::now()) {
+                    self.wake.notify_one();
+                }
                 self.send_to(transmit, addr)
             }
+            (Route::Spray(_), Some(addr)) => self.send_to(transmit, addr),
             (Route::Relay, _) => {
                 if let Some(relay) = &peer.relay {
                     let size = transmit
@@ -524,6 +528,7 @@ impl PathSocket {
             let mut m = RecvMeta { len: write, ..m };
             if let Some(peer) = shared.peers.iter_mut().find(|p| p.paths.knows(m.addr)) {
                 peer.heard = Some(m.addr);
+                peer.paths.quic_received(Instant::now());
                 m.addr = peer.virtual_addr;
             }
             bufs.swap(i, kept);
