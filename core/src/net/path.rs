@@ -264,13 +264,17 @@ impl PathSet {
         self.last_received = Some(now);
     }
 
+    /// Whether the peer has sent nothing straight to us for [`SILENCE`].
+    pub fn silent(&self, now: Instant) -> bool {
+        self.last_received
+            .is_none_or(|at| now.saturating_duration_since(at) >= SILENCE)
+    }
+
     /// Notes a QUIC packet sent on the direct path. If the peer has been silent for
     /// [`SILENCE`], the path is checked now, so a path that broke is left within a few
     /// seconds while there is traffic. Returns whether a check became due.
     pub fn quic_sent(&mut self, now: Instant) -> bool {
-        let silent = self
-            .last_received
-            .is_none_or(|at| now.saturating_duration_since(at) >= SILENCE);
+        let silent = self.silent(now);
         let Some(best) = self.best.and_then(|i| self.remotes.get_mut(i)) else {
             return false;
         };

@@ -69,14 +69,31 @@ struct Peer {
     relay: Option<RelayPath>,
     /// Where the peer's last QUIC packet came from.
     heard: Option<SocketAddr>,
-    /// The last QUIC datagrams sent while no path was known: most were lost in NATs that
-    /// punching had not opened yet, so they go again on the first path that works, and
-    /// the handshake need not wait for quinn's backed-off retransmission.
+    /// The last QUIC datagrams sent while no path was known, or while the peer was silent
+    /// on the direct one: most were lost (in NATs that punching had not opened yet, or on
+    /// a path that broke), so they go again on the next path, and QUIC need not wait for
+    /// its backed-off retransmission.
     unsent: VecDeque<Vec<u8>>,
 }
 
 /// How many datagrams [`Peer::unsent`] keeps.
 const UNSENT_KEPT: usize = 16;
+
+impl Peer {
+    /// Keeps copies of the datagrams of `transmit` in [`Peer::unsent`].
+    fn keep_unsent(&mut self, transmit: &Transmit<'_>) {
+        let size = transmit
+            .segment_size
+            .unwrap_or(transmit.contents.len())
+            .max(1);
+        for datagram in transmit.contents.chunks(size) {
+            if self.unsent.len() == UNSENT_KEPT {
+                self.unsent.pop_front();
+            }
+            self.unsent.push_back(datagram.to_vec());
+        }
+    }
+}
 
 impl PathSocket {
     /// Binds a socket on `addr`. Must be called inside a tokio runtime.
@@ -355,7 +372,12 @@ impl AsyncUdpSocket for PathSocket {
         };
         match (peer.paths.route(), peer.heard) {
             (Route::Direct(addr), _) => {
-                if peer.paths.quic_sent(Instant::now()) {
+                let now = Instant::now();
+                if peer.paths.silent(now) {
+                    // The path may be broken: keep what goes on it, to resend on the next.
+                    peer.keep_unsent(transmit);
+                }
+                if peer.paths.quic_sent(now) {
                     self.wake.notify_one();
                 }
                 self.send_to(transmit, addr)
@@ -375,16 +397,7 @@ impl AsyncUdpSocket for PathSocket {
                 Ok(())
             }
             (Route::Spray(all), None) => {
-                let size = transmit
-                    .segment_size
-                    .unwrap_or(transmit.contents.len())
-                    .max(1);
-                for datagram in transmit.contents.chunks(size) {
-                    if peer.unsent.len() == UNSENT_KEPT {
-                        peer.unsent.pop_front();
-                    }
-                    peer.unsent.push_back(datagram.to_vec());
-                }
+                peer.keep_unsent(transmit);
                 for addr in all {
                     match self.send_to(transmit, addr) {
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(e),
@@ -529,6 +542,7 @@ impl PathSocket {
             if let Some(peer) = shared.peers.iter_mut().find(|p| p.paths.knows(m.addr)) {
                 peer.heard = Some(m.addr);
                 peer.paths.quic_received(Instant::now());
+                peer.unsent.clear();
                 m.addr = peer.virtual_addr;
             }
             bufs.swap(i, kept);
@@ -562,8 +576,15 @@ async fn drive(socket: Weak<PathSocket>, wake: Arc<Notify>) {
                     sends.push(send);
                 }
                 while let Some(event) = peer.paths.poll_event() {
-                    if event.kind != PathKind::Relay {
-                        sends.extend(peer.unsent.drain(..).map(|d| (event.remote, d)));
+                    let unsent = peer.unsent.drain(..);
+                    match (&peer.relay, event.kind) {
+                        (Some(relay), PathKind::Relay) => {
+                            for datagram in unsent {
+                                let _ = relay.to_peer.try_send(datagram);
+                            }
+                        }
+                        (None, PathKind::Relay) => drop(unsent),
+                        _ => sends.extend(unsent.map(|d| (event.remote, d))),
                     }
                     subscribers.retain(|s| s.send(event).is_ok());
                 }
