@@ -23,6 +23,8 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::error::CliError;
 use crate::live;
+use crate::screen::Keeper;
+use crate::terminal::{Prompts, View};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -276,13 +278,18 @@ async fn serve(
         OffsetDateTime::now_utc(),
     )
     .map_err(|e| CliError::System(e.to_string()))?;
-    let (reports, printer) = live::print_reports(script);
+    let prompts = (!script).then(Prompts::default);
+    let view = prompts
+        .clone()
+        .map(|prompts| View::new(Role::Novice, None, prompts));
+    let (reports, printer) = live::print_reports(view, Keeper::default());
     let io = SessionIo {
         name: invitation.body().name.clone(),
-        commands: live::forward_commands(live::stdin_lines(), script),
+        commands: live::forward_commands(live::stdin_lines(), prompts),
         reports,
         log,
         config: SessionConfig::default(),
+        screen: None,
     };
     let id = invitation.body().id;
     let keep_count = move |_: &AttemptLimiter| {

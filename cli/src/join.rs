@@ -13,6 +13,8 @@ use time::OffsetDateTime;
 use crate::error::CliError;
 use crate::input::read_invitation;
 use crate::live::{self, Input};
+use crate::screen::Keeper;
+use crate::terminal::{Prompts, View};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -38,6 +40,12 @@ pub struct JoinArgs {
     /// Folder for the session log [default: Documents/Lifeline Logs].
     #[arg(long, value_name = "DIR")]
     log_dir: Option<PathBuf>,
+    /// Write every frame of the novice's screen received to this H.264 (Annex B) file.
+    #[arg(long, value_name = "FILE.h264")]
+    record: Option<PathBuf>,
+    /// Keep the latest picture of the novice's screen in this PNG, rewritten every second.
+    #[arg(long, value_name = "FILE.png")]
+    snapshot: Option<PathBuf>,
 }
 
 /// Connects and runs the helper's side until the session ends.
@@ -71,13 +79,19 @@ async fn join(args: JoinArgs, invitation: Invitation, log_dir: PathBuf) -> Resul
         println!("Connecting to {}… (Ctrl-C to stop)", invitation.body().name);
         println!("{}", live::HELP);
     }
-    let (reports, printer) = live::print_reports(script);
+    let prompts = (!script).then(Prompts::default);
+    let view = prompts
+        .clone()
+        .map(|prompts| View::new(Role::Helper, Some(invitation.body().name.clone()), prompts));
+    let keeper = Keeper::new(args.record.clone(), args.snapshot.clone())?;
+    let (reports, printer) = live::print_reports(view, keeper);
     let io = SessionIo {
         name: args.name.clone().unwrap_or_else(helper_name),
-        commands: live::forward_commands(lines, script),
+        commands: live::forward_commands(lines, prompts),
         reports,
         log,
         config: SessionConfig::default(),
+        screen: None,
     };
     let result = run_helper(&invitation, &hardened, io).await;
     let _ = printer.await;

@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::error::CliError;
+use crate::screen::Keeper;
+use crate::terminal::{self, Prompts, View};
 
 /// A command line of script mode.
 #[derive(Debug, Deserialize)]
@@ -98,8 +100,9 @@ fn parse_words(line: &str) -> Result<ScriptCommand, String> {
 }
 
 /// The commands of the interactive flow.
-pub const HELP: &str = "commands: approve, deny, request, grant, refuse, release, esc, pause, resume, \
-bandwidth PRESET, chat TEXT, send PATH, accept ID [DIR], decline ID, cancel ID, quit";
+pub const HELP: &str = "commands: yes/no (answer the question), approve, deny, request, grant, refuse, \
+release, esc, pause, resume, bandwidth PRESET, chat TEXT, send PATH, accept ID [DIR], decline ID, \
+cancel ID, quit";
 
 fn to_user_command(command: ScriptCommand) -> Result<UserCommand, String> {
     let session = |c| Ok(UserCommand::Session(c));
@@ -127,26 +130,14 @@ fn to_user_command(command: ScriptCommand) -> Result<UserCommand, String> {
     }
 }
 
-/// Prints one event: a JSON line in script mode, a sentence otherwise.
+/// Prints one event that needs no context: a JSON line in script mode, a sentence
+/// otherwise.
 pub fn emit(script: bool, event: Value) {
     if script {
         println!("{event}");
-        return;
+    } else {
+        terminal::say(&event);
     }
-    let name = event["event"].as_str().unwrap_or("event").to_owned();
-    let fields: Vec<String> = event
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .filter(|(k, v)| *k != "event" && !v.is_null())
-                .map(|(k, v)| match v {
-                    Value::String(s) => format!("{k}: {s}"),
-                    other => format!("{k}: {other}"),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    println!("[{name}] {}", fields.join(", "));
 }
 
 /// An `error` event.
@@ -166,14 +157,24 @@ pub fn report_event(report: Report) -> Value {
             id,
             name,
             path,
-            sha256,
+            hash,
         } => json!({
             "event": "file_done", "id": id, "name": name,
-            "path": path.display().to_string(), "hash": sha256,
+            "path": path.display().to_string(), "hash": hash,
         }),
         Report::FileFailed { id, name, reason } => {
             json!({"event": "file_failed", "id": id, "name": name, "reason": reason})
         }
+        Report::Frame(frame) => json!({
+            "event": "frame", "seq": frame.seq, "width": frame.picture.width(),
+            "height": frame.picture.height(), "bytes": frame.bytes, "keyframe": frame.keyframe,
+        }),
+        Report::VideoStats(stats) => json!({
+            "event": "stats",
+            "fps": (stats.fps * 10.0).round() / 10.0,
+            "kbps": (stats.kbps * 10.0).round() / 10.0,
+            "rtt_ms": (stats.rtt_ms * 100.0).round() / 100.0,
+        }),
         Report::Error(message) => error_event(message),
     }
 }
@@ -238,11 +239,13 @@ pub fn stdin_lines() -> mpsc::UnboundedReceiver<String> {
 }
 
 /// Turns input lines into commands until input ends; prints an error event for each line
-/// that is not a command. Ctrl-C disconnects.
+/// that is not a command. `prompts` is `None` in script mode; on a terminal, `yes` and `no`
+/// answer its newest question. Ctrl-C disconnects.
 pub fn forward_commands(
     mut lines: mpsc::UnboundedReceiver<String>,
-    script: bool,
+    prompts: Option<Prompts>,
 ) -> mpsc::UnboundedReceiver<UserCommand> {
+    let script = prompts.is_none();
     let (tx, rx) = mpsc::unbounded_channel();
     let ctrl_c = tx.clone();
     tokio::spawn(async move {
@@ -255,7 +258,11 @@ pub fn forward_commands(
             if line.trim().is_empty() {
                 continue;
             }
-            match parse_line(&line, script) {
+            let parsed = match prompts.as_ref().and_then(|p| terminal::answer(p, &line)) {
+                Some(answer) => answer.map(Input::Command),
+                None => parse_line(&line, script),
+            };
+            match parsed {
                 Ok(Input::Command(command)) => {
                     if tx.send(command).is_err() {
                         break;
@@ -273,12 +280,43 @@ pub fn forward_commands(
     rx
 }
 
-/// Prints every report until the driver drops its sender.
-pub fn print_reports(script: bool) -> (mpsc::UnboundedSender<Report>, tokio::task::JoinHandle<()>) {
+/// Prints every report until the driver drops its sender: as JSON lines in script mode
+/// (`view` is `None`), otherwise through the terminal `view`.
+///
+/// Received frames go to `keeper` (recording, snapshot); they are events in script mode and
+/// silent on a terminal.
+pub fn print_reports(
+    mut view: Option<View>,
+    mut keeper: Keeper,
+) -> (mpsc::UnboundedSender<Report>, tokio::task::JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Report>();
     let printer = tokio::spawn(async move {
-        while let Some(report) = rx.recv().await {
-            emit(script, report_event(report));
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            let report = tokio::select! {
+                report = rx.recv() => report,
+                _ = tick.tick() => {
+                    if let Some(problem) = keeper.flush() {
+                        emit(view.is_none(), error_event(problem));
+                    }
+                    continue;
+                }
+            };
+            let Some(report) = report else { break };
+            if let Report::Frame(frame) = &report
+                && let Some(problem) = keeper.keep(frame)
+            {
+                emit(view.is_none(), error_event(problem));
+            }
+            let event = report_event(report);
+            match &mut view {
+                Some(_) if matches!(event["event"].as_str(), Some("frame" | "stats")) => {}
+                Some(view) => view.show(&event),
+                None => emit(true, event),
+            }
+        }
+        if let Some(problem) = keeper.flush() {
+            emit(view.is_none(), error_event(problem));
         }
     });
     (tx, printer)

@@ -15,6 +15,8 @@ mod invite;
 mod join;
 mod live;
 mod log_cmd;
+mod screen;
+mod terminal;
 
 use std::process::ExitCode;
 

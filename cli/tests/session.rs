@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use lifeline_core::log::{Verification, verify};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -240,10 +239,7 @@ fn transfer(from: &mut Peer, to: &mut Peer, source: &Path, dir: &Path) {
         Some(dir.canonicalize().expect("dir"))
     );
     assert_eq!(std::fs::read(&path).expect("read received"), content);
-    let hash: String = Sha256::digest(&content)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = blake3::hash(&content).to_hex();
     assert_eq!(done["hash"], hash.as_str());
     from.expect("file_sent", |e| e["event"] == "file_sent" && e["id"] == id);
 }
@@ -355,6 +351,40 @@ fn whole_session_chat_files_control_pause_disconnect() {
             "novice log lacks {event}:\n{text}"
         );
     }
+}
+
+#[test]
+fn a_transfer_cut_off_by_a_disconnect_leaves_nothing_in_the_folder() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = dir.path();
+    let (mut novice, mut helper) = connected(dir);
+    let source = dir.join("big.iso");
+    let file = std::fs::File::create(&source).expect("create");
+    file.set_len(1 << 30).expect("size");
+    let received = dir.join("received");
+    std::fs::create_dir(&received).expect("mkdir");
+    helper.send(json!({"cmd": "send_file", "path": path_str(&source)}));
+    let offer = novice.event("file_offer");
+    let id = offer["id"].as_u64().expect("id");
+    novice.send(json!({"cmd": "accept_file", "id": id, "dir": path_str(&received)}));
+    novice.expect("file_progress", |e| {
+        e["event"] == "file_progress" && e["id"] == id && e["bytes"].as_u64() > Some(0)
+    });
+    helper.send(json!({"cmd": "disconnect"}));
+    novice.state("ended");
+    // The transfer in flight is reported and logged before the session log is closed.
+    let failed = novice.expect("file_failed", |e| {
+        e["event"] == "file_failed" && e["id"] == id
+    });
+    assert!(!failed["reason"].as_str().unwrap_or("").is_empty());
+    let left: Vec<_> = std::fs::read_dir(&received)
+        .expect("read dir")
+        .map(|entry| entry.expect("entry").file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_log_intact(&novice.event("log")["path"]);
+    assert_eq!(novice.wait_exit(), 0);
+    assert_eq!(helper.wait_exit(), 0);
 }
 
 #[test]

@@ -1,105 +1,17 @@
 //! `connect` on loopback, in one process: certificate pinning and hostile wire input.
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
-use lifeline_core::auth::{self, AttemptLimiter, HardeningParams, Password, harden};
-use lifeline_core::connect::{
-    NoviceEndpoint, Report, SessionIo, UserCommand, connect_candidates, run_novice,
-};
+use lifeline_core::auth::{self, HardeningParams, Password, harden};
+use lifeline_core::connect::{NoviceEndpoint, Report, UserCommand, connect_candidates};
 use lifeline_core::identity::Identity;
-use lifeline_core::log::{self, SessionLog};
+use lifeline_core::log;
 use lifeline_core::proto::{self, FrameDecoder, Message};
-use lifeline_core::session::{Command, Notification, SessionConfig, State};
+use lifeline_core::session::{Command, Notification, State};
 use lifeline_core::ticket::{Candidate, CandidateKind, Invitation, InvitationBody};
 use time::OffsetDateTime;
-use tokio::sync::mpsc;
 
-const WAIT: Duration = Duration::from_secs(30);
+mod common;
 
-fn invitation(signer: &Identity, pinned: &Identity, addr: SocketAddr) -> Invitation {
-    let body = InvitationBody::new(
-        "Rose".into(),
-        vec![Candidate {
-            kind: CandidateKind::Host,
-            addr,
-        }],
-        None,
-        pinned.fingerprint(),
-        OffsetDateTime::now_utc(),
-        time::Duration::hours(1),
-    )
-    .unwrap();
-    Invitation::sign(body, signer.signing_key()).unwrap()
-}
-
-struct Novice {
-    commands: mpsc::UnboundedSender<UserCommand>,
-    reports: mpsc::UnboundedReceiver<Report>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-/// Runs the novice's side on `endpoint` in the background.
-fn start_novice(
-    endpoint: NoviceEndpoint,
-    invitation: Invitation,
-    password: &str,
-    dir: &std::path::Path,
-) -> Novice {
-    let hardened = harden(
-        &Password::parse(password).unwrap(),
-        &invitation.body().salt,
-        &HardeningParams::default(),
-    );
-    let log = SessionLog::create(
-        dir,
-        log::Role::Novice,
-        &invitation.body().id.to_string(),
-        OffsetDateTime::now_utc(),
-    )
-    .unwrap();
-    let (commands, command_rx) = mpsc::unbounded_channel();
-    let (report_tx, reports) = mpsc::unbounded_channel();
-    let io = SessionIo {
-        name: "Rose".into(),
-        commands: command_rx,
-        reports: report_tx,
-        log,
-        config: SessionConfig::default(),
-    };
-    let task = tokio::spawn(async move {
-        let _ = run_novice(
-            &endpoint,
-            &invitation,
-            &hardened,
-            AttemptLimiter::default(),
-            |_| {},
-            io,
-        )
-        .await;
-    });
-    Novice {
-        commands,
-        reports,
-        task,
-    }
-}
-
-async fn next_report(
-    reports: &mut mpsc::UnboundedReceiver<Report>,
-    pred: impl Fn(&Report) -> bool,
-) -> Report {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            let report = reports.recv().await.expect("novice still running");
-            if pred(&report) {
-                return report;
-            }
-        }
-    })
-    .await
-    .expect("report in time")
-}
+use common::{Novice, WAIT, invitation, next_report, start_novice};
 
 #[tokio::test]
 async fn a_computer_with_another_certificate_is_refused() {

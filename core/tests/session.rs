@@ -206,7 +206,7 @@ fn the_whole_flow() {
             id: 1,
             name: "log.txt".into(),
             size: 12,
-            sha256: [1; 32],
+            hash: [1; 32],
         },
     );
     pair.local(Role::Helper, Command::AcceptFile { id: 1 });
@@ -334,6 +334,7 @@ fn permission_table_for_local_commands() {
     }
     for command in [
         Command::RequestControl,
+        Command::RequestKeyframe,
         Command::Input(InputEvent::Wheel { dy: 1 }),
     ] {
         let mut pair = Pair::screen_sharing();
@@ -480,6 +481,19 @@ fn every_way_out_of_control_sharing_revokes_control() {
             "{name}: {helper:?}"
         );
     }
+}
+
+#[test]
+fn keyframe_requests_reach_the_novice_only_while_the_screen_is_shared() {
+    let mut pair = Pair::screen_sharing();
+    pair.local(Role::Helper, Command::RequestKeyframe);
+    assert!(notes(&pair.novice_log).contains(&Notification::KeyframeRequested));
+    pair.local(Role::Novice, Command::Pause);
+    pair.novice_log.clear();
+    pair.helper
+        .handle(Event::Local(Command::RequestKeyframe), pair.now);
+    let actions = drain(&mut pair.helper);
+    assert!(actions.len() == 1 && is_refused(&actions[0]), "{actions:?}");
 }
 
 #[test]
@@ -715,12 +729,13 @@ fn command() -> impl Strategy<Value = Command> {
             id,
             name: "f".into(),
             size: 1,
-            sha256: [0; 32]
+            hash: [0; 32]
         }),
         (0u64..3).prop_map(|id| Command::AcceptFile { id }),
         (0u64..3).prop_map(|id| Command::CancelFile { id }),
         input().prop_map(Command::Input),
         Just(Command::LocalEscape),
+        Just(Command::RequestKeyframe),
         Just(Command::Disconnect),
     ]
 }

@@ -55,7 +55,7 @@ fn every_event() -> Vec<LogEvent> {
         LogEvent::FileReceived {
             name: h("c"),
             path: h("/home/ann/Downloads/c"),
-            sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".to_owned(),
+            hash: "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262".to_owned(),
         },
         LogEvent::FileSent { name: h("d") },
         LogEvent::FileFailed {

@@ -10,7 +10,6 @@ use lifeline_core::transfer::{
     numbered_name, sanitize_file_name, unique_destination,
 };
 use proptest::prelude::*;
-use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
 /// The names of the entries in `dir`, hidden ones included.
@@ -43,7 +42,7 @@ fn send(source: &Path, dest: &Path) -> Result<PathBuf, TransferError> {
     let mut outgoing = Outgoing::open(7, source)?;
     let mut incoming = Incoming::accept(outgoing.offer().clone(), dest, TransferLimits::default())?;
     while let Some(chunk) = outgoing.next_chunk()? {
-        let progress = incoming.write_chunk(chunk)?;
+        let progress = incoming.write_chunk(&chunk)?;
         assert_eq!(progress, outgoing.progress());
     }
     assert!(incoming.progress().is_complete());
@@ -56,7 +55,7 @@ fn offer_for(name: &str, data: &[u8]) -> Offer {
         id: 1,
         name: name.to_owned(),
         size: data.len() as u64,
-        sha256: Sha256::digest(data).into(),
+        hash: *blake3::hash(data).as_bytes(),
     }
 }
 
@@ -361,7 +360,7 @@ fn dropping_mid_transfer_leaves_nothing() {
     )
     .unwrap();
     let chunk = outgoing.next_chunk().unwrap().unwrap();
-    let progress = incoming.write_chunk(chunk).unwrap();
+    let progress = incoming.write_chunk(&chunk).unwrap();
     assert_eq!(progress.bytes, CHUNK_SIZE as u64);
     assert_eq!(progress.total, data.len() as u64);
     drop(incoming);
@@ -404,7 +403,7 @@ fn offer_over_the_limit_is_refused_at_accept() {
         id: 9,
         name: "huge.iso".to_owned(),
         size: 10_001,
-        sha256: [0; 32],
+        hash: [0; 32],
     };
     let error = Incoming::accept(
         offer.clone(),

@@ -9,13 +9,15 @@ use std::time::Instant;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
+use super::files;
+use super::video::{self, Video, VideoControl, VideoNews};
 use super::{
     ConnectError, HANDSHAKE_TIMEOUT, NoviceEndpoint, Report, SessionIo, Shared, UserCommand,
     connect_candidates, exporter, read_message, write_message,
 };
 use crate::auth::{self, AttemptLimiter, HardenedPassword};
 use crate::log::{LogEvent, SessionLog};
-use crate::proto::{self, FrameDecoder, Message, ProtoError, Role};
+use crate::proto::{self, BandwidthPreset, FrameDecoder, Message, ProtoError, Role};
 use crate::session::{
     Action, Command, Event, Notification, Session, SessionConfig, State, TransportEvent,
 };
@@ -30,9 +32,6 @@ pub struct Outcome {
     /// The finished session log, if it could be finished.
     pub log_path: Option<PathBuf>,
 }
-
-/// Progress reports are sent at most every this many bytes (and at the end).
-const PROGRESS_STEP: u64 = 1024 * 1024;
 
 /// The control stream of one connection.
 struct Link {
@@ -63,7 +62,16 @@ struct Driver {
     next_id: u64,
     file_tx: mpsc::UnboundedSender<Report>,
     file_rx: mpsc::UnboundedReceiver<Report>,
+    /// The tasks moving files; each ends with a report on `file_tx`.
+    transfers: tokio::task::JoinSet<()>,
+    /// The screen: sent by the novice, received by the helper.
+    video: Video,
+    /// The novice's bandwidth setting.
+    preset: BandwidthPreset,
 }
+
+/// How long a finished session waits for its transfers to fail and clean up.
+const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Why a handshake did not lead to a session.
 enum HandshakeEnd {
@@ -276,6 +284,9 @@ impl Driver {
             },
             file_tx,
             file_rx,
+            transfers: tokio::task::JoinSet::new(),
+            video: Video::new(io.screen),
+            preset: BandwidthPreset::Auto,
         }
     }
 
@@ -335,6 +346,8 @@ impl Driver {
                     self.log(LogEvent::ConnectionEnded { reason });
                 }
                 self.prev_state = *state;
+                let active = matches!(state, State::ScreenSharing | State::ControlSharing);
+                self.video.control(|c| c.active = active);
             }
             Notification::ControlRequested => self.log(LogEvent::ControlRequested),
             Notification::ControlGranted => {
@@ -354,7 +367,7 @@ impl Driver {
                 id,
                 name,
                 size,
-                sha256,
+                hash,
             } => {
                 if *from != self.role {
                     self.offers.insert(
@@ -363,7 +376,7 @@ impl Driver {
                             id: *id,
                             name: name.clone(),
                             size: *size,
-                            sha256: *sha256,
+                            hash: *hash,
                         },
                     );
                 }
@@ -388,17 +401,21 @@ impl Driver {
                     reason: "cancelled".into(),
                 });
             }
-            Notification::BandwidthChanged { preset } => self.log(LogEvent::BandwidthChanged {
-                preset: preset.as_str().to_owned(),
-            }),
+            Notification::BandwidthChanged { preset } => {
+                self.preset = *preset;
+                let preset = *preset;
+                self.video.control(|c| c.preset = preset);
+                self.log(LogEvent::BandwidthChanged {
+                    preset: preset.as_str().to_owned(),
+                });
+            }
+            Notification::KeyframeRequested => self.video.control(|c| c.keyframes += 1),
             Notification::Paused => self.log(LogEvent::Paused),
             Notification::Resumed => self.log(LogEvent::Resumed),
             Notification::Refused { what, reason } => self.log(LogEvent::Error {
                 message: format!("refused {what}: {reason}"),
             }),
-            Notification::ConnectRequest { .. }
-            | Notification::SafetyCode { .. }
-            | Notification::KeyframeRequested => {}
+            Notification::ConnectRequest { .. } | Notification::SafetyCode { .. } => {}
         }
         let _ = self.reports.send(Report::Notification(notification));
     }
@@ -575,9 +592,24 @@ impl Driver {
     /// Runs the authenticated session until it ends.
     async fn run_session(&mut self, link: &mut Link) {
         let mut buf = vec![0u8; 64 * 1024];
+        self.video.start(
+            &link.conn,
+            VideoControl {
+                active: matches!(
+                    self.session.state(),
+                    State::ScreenSharing | State::ControlSharing
+                ),
+                preset: self.preset,
+                keyframes: 0,
+            },
+            self.role == Role::Helper,
+            &self.reports,
+        );
         loop {
             self.drain(Some(link), false).await;
             if self.session.state() == State::Ended {
+                self.video.stop();
+                self.settle_transfers().await;
                 return;
             }
             let deadline = self
@@ -604,8 +636,45 @@ impl Driver {
                     Ok(stream) => self.spawn_receive(stream),
                     Err(e) => self.lost(e.to_string()),
                 },
+                news = self.video.next() => self.on_video(news),
                 Some(report) = self.file_rx.recv() => self.on_file_report(report),
                 () = tokio::time::sleep_until(deadline) => self.session.handle_timeout(Instant::now()),
+            }
+        }
+    }
+
+    /// Once the connection is closed, waits (at most [`SETTLE_TIMEOUT`]) for the transfers
+    /// in flight to fail, so that each is reported and logged and its partial file removed.
+    async fn settle_transfers(&mut self) {
+        let deadline = tokio::time::Instant::now() + SETTLE_TIMEOUT;
+        loop {
+            tokio::select! {
+                joined = self.transfers.join_next() => if joined.is_none() { break },
+                Some(report) = self.file_rx.recv() => self.on_file_report(report),
+                () = tokio::time::sleep_until(deadline) => {
+                    tracing::warn!("transfers still running after the session ended");
+                    break;
+                }
+            }
+        }
+        while let Ok(report) = self.file_rx.try_recv() {
+            self.on_file_report(report);
+        }
+    }
+
+    fn on_video(&mut self, news: VideoNews) {
+        match news {
+            VideoNews::Frame(frame) => {
+                let _ = self.reports.send(Report::Frame(frame));
+            }
+            VideoNews::Stats(stats) => {
+                let _ = self.reports.send(Report::VideoStats(stats));
+            }
+            VideoNews::NeedKeyframe => self.handle(Event::Local(Command::RequestKeyframe)),
+            VideoNews::Invalid(reason) => {
+                let message = format!("the other side sent invalid video: {reason}");
+                self.error(message.clone());
+                self.lost(message);
             }
         }
     }
@@ -679,7 +748,7 @@ impl Driver {
                             id,
                             name: offer.name,
                             size: offer.size,
-                            sha256: offer.sha256,
+                            hash: offer.hash,
                         }));
                     }
                     Err(e) => self.error(e.to_string()),
@@ -712,19 +781,21 @@ impl Driver {
     }
 
     fn on_file_report(&mut self, report: Report) {
+        // Reap the tasks that have ended.
+        while self.transfers.try_join_next().is_some() {}
         match &report {
             Report::FileSent { name, .. } => self.log(LogEvent::FileSent { name: name.clone() }),
             Report::FileDone {
                 id,
                 name,
                 path,
-                sha256,
+                hash,
             } => {
                 self.offers.remove(id);
                 self.log(LogEvent::FileReceived {
                     name: name.clone(),
                     path: path.display().to_string(),
-                    sha256: sha256.clone(),
+                    hash: hash.clone(),
                 });
             }
             Report::FileFailed { id, name, reason } => {
@@ -739,130 +810,29 @@ impl Driver {
         let _ = self.reports.send(report);
     }
 
-    fn spawn_send(&self, conn: quinn::Connection, mut outgoing: Outgoing) {
-        let tx = self.file_tx.clone();
-        tokio::spawn(async move {
-            let offer = outgoing.offer().clone();
-            let fail = |reason: String| Report::FileFailed {
-                id: offer.id,
-                name: offer.name.clone(),
-                reason,
-            };
-            let mut stream = match conn.open_uni().await {
-                Ok(stream) => stream,
-                Err(e) => {
-                    let _ = tx.send(fail(e.to_string()));
-                    return;
-                }
-            };
-            if let Err(e) = stream.write_all(&offer.id.to_be_bytes()).await {
-                let _ = tx.send(fail(e.to_string()));
-                return;
-            }
-            let mut reported = 0;
-            loop {
-                let chunk = match outgoing.next_chunk() {
-                    Ok(Some(chunk)) => chunk,
-                    Ok(None) => break,
-                    Err(e) => {
-                        let _ = stream.reset(1u32.into());
-                        let _ = tx.send(fail(e.to_string()));
-                        return;
-                    }
-                };
-                if let Err(e) = stream.write_all(chunk).await {
-                    let _ = tx.send(fail(e.to_string()));
-                    return;
-                }
-                let progress = outgoing.progress();
-                if progress.bytes - reported >= PROGRESS_STEP || progress.is_complete() {
-                    reported = progress.bytes;
-                    let _ = tx.send(Report::FileProgress {
-                        id: offer.id,
-                        bytes: progress.bytes,
-                        total: progress.total,
-                    });
-                }
-            }
-            let _ = stream.finish();
-            let _ = stream.stopped().await;
-            let _ = tx.send(Report::FileSent {
-                id: offer.id,
-                name: offer.name.clone(),
-            });
-        });
+    fn spawn_send(&mut self, conn: quinn::Connection, outgoing: Outgoing) {
+        self.transfers
+            .spawn(files::send(conn, outgoing, self.file_tx.clone()));
     }
 
-    fn spawn_receive(&self, mut stream: quinn::RecvStream) {
-        let tx = self.file_tx.clone();
-        let incoming = self.incoming.clone();
-        tokio::spawn(async move {
-            let mut header = [0u8; 8];
-            if stream.read_exact(&mut header).await.is_err() {
+    /// Reads a new stream's kind byte, then receives the file or frame it carries.
+    fn spawn_receive(&mut self, mut stream: quinn::RecvStream) {
+        let accepted = self.incoming.clone();
+        let reports = self.file_tx.clone();
+        let frames = self.video.sink();
+        self.transfers.spawn(async move {
+            let mut kind = [0u8];
+            if stream.read_exact(&mut kind).await.is_err() {
                 return;
             }
-            let id = u64::from_be_bytes(header);
-            let file = incoming.lock().ok().and_then(|mut map| map.remove(&id));
-            let Some(mut file) = file else {
-                let _ = stream.stop(1u32.into());
-                let _ = tx.send(Report::Error(format!(
-                    "the other side sent file {id}, which was not accepted"
-                )));
-                return;
-            };
-            let offer = file.offer().clone();
-            let fail = |reason: String| Report::FileFailed {
-                id,
-                name: offer.name.clone(),
-                reason,
-            };
-            let mut buf = vec![0u8; 64 * 1024];
-            let mut reported = 0;
-            loop {
-                match stream.read(&mut buf).await {
-                    Ok(Some(n)) => match file.write_chunk(&buf[..n]) {
-                        Ok(progress) => {
-                            if progress.bytes - reported >= PROGRESS_STEP || progress.is_complete()
-                            {
-                                reported = progress.bytes;
-                                let _ = tx.send(Report::FileProgress {
-                                    id,
-                                    bytes: progress.bytes,
-                                    total: progress.total,
-                                });
-                            }
-                        }
-                        Err(e) => {
-                            let _ = stream.stop(1u32.into());
-                            let _ = tx.send(fail(e.to_string()));
-                            return;
-                        }
-                    },
-                    Ok(None) => break,
-                    Err(e) => {
-                        let _ = tx.send(fail(e.to_string()));
-                        return;
-                    }
-                }
-            }
-            if file.progress().bytes == 0 {
-                let _ = tx.send(Report::FileProgress {
-                    id,
-                    bytes: 0,
-                    total: offer.size,
-                });
-            }
-            match file.finish() {
-                Ok(path) => {
-                    let _ = tx.send(Report::FileDone {
-                        id,
-                        name: offer.name.clone(),
-                        path,
-                        sha256: crate::hex::encode(&offer.sha256),
-                    });
-                }
-                Err(e) => {
-                    let _ = tx.send(fail(e.to_string()));
+            match (kind[0], frames) {
+                (video::STREAM_FILE, _) => files::receive(stream, accepted, reports).await,
+                (video::STREAM_FRAME, Some(frames)) => video::receive(stream, frames).await,
+                (kind, _) => {
+                    let _ = stream.stop(1u32.into());
+                    let _ = reports.send(Report::Error(format!(
+                        "the other side opened a stream of unknown kind {kind}; ignored"
+                    )));
                 }
             }
         });

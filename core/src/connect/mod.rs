@@ -18,6 +18,10 @@
 //! notification also goes into the [`SessionLog`].
 
 mod driver;
+mod files;
+mod video;
+
+pub use video::{ReceivedFrame, VideoStats};
 mod tls;
 
 use std::net::SocketAddr;
@@ -32,6 +36,7 @@ use tokio::sync::mpsc;
 use crate::auth::{self, AuthError};
 use crate::identity::Identity;
 use crate::log::{LogError, SessionLog};
+use crate::media::FrameSource;
 use crate::net::{CheckKey, NetError, PathSocket, Route};
 use crate::proto::{self, Message, ProtoError};
 use crate::session::{Command, Notification, SessionConfig};
@@ -144,8 +149,8 @@ pub enum Report {
         name: String,
         /// Where it was saved.
         path: PathBuf,
-        /// Its SHA-256 in lowercase hex.
-        sha256: String,
+        /// Its BLAKE3 hash in lowercase hex.
+        hash: String,
     },
     /// A transfer failed.
     FileFailed {
@@ -156,12 +161,15 @@ pub enum Report {
         /// Why.
         reason: String,
     },
+    /// The helper decoded a frame of the novice's screen.
+    Frame(ReceivedFrame),
+    /// Video statistics of the last second (helper).
+    VideoStats(VideoStats),
     /// Something went wrong; the session may go on.
     Error(String),
 }
 
 /// The channels and settings a session runs with.
-#[derive(Debug)]
 pub struct SessionIo {
     /// This side's display name, sent in the hello.
     pub name: String,
@@ -173,6 +181,19 @@ pub struct SessionIo {
     pub log: SessionLog,
     /// The session's timeouts.
     pub config: SessionConfig,
+    /// The novice's screen to share once approved; `None` shares nothing (the helper, or a
+    /// session of chat and files only).
+    pub screen: Option<Box<dyn FrameSource>>,
+}
+
+impl std::fmt::Debug for SessionIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionIo")
+            .field("name", &self.name)
+            .field("config", &self.config)
+            .field("screen", &self.screen.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The novice's QUIC endpoint, which helpers connect to. Its one UDP socket also carries

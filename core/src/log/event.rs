@@ -127,8 +127,8 @@ log_events! {
         name: String,
         /// Where it was saved.
         path: String,
-        /// Its SHA-256, in hex.
-        sha256: String,
+        /// Its BLAKE3 hash, in hex.
+        hash: String,
     },
     /// A file was sent completely.
     FileSent = "file_sent" {

@@ -18,12 +18,14 @@
 mod convert;
 mod damage;
 mod h264;
+mod pacer;
 pub mod pattern;
 mod rate;
 
 pub use convert::{I420, bgra_to_i420, downscale, i420_to_bgra, i420_to_rgba};
 pub use damage::{DEFAULT_TILE, Damage, DamageTracker};
 pub use h264::{OpenH264Decoder, OpenH264Encoder};
+pub use pacer::{MAX_IN_FLIGHT, Pacer};
 pub use rate::{QualityPreset, RateSettings};
 
 /// Errors of the media module.
@@ -38,6 +40,9 @@ pub enum MediaError {
     /// The H.264 decoder rejected the data.
     #[error("H.264 decoder failed: {0}; request a keyframe from the sender")]
     Decoder(String),
+    /// A picture could not be written as PNG.
+    #[error("cannot encode the picture as PNG: {0}")]
+    Png(#[from] png::EncodingError),
 }
 
 /// A rectangle in pixels.
@@ -184,6 +189,25 @@ impl Frame {
         }
         out
     }
+
+    /// The picture as a PNG file's bytes (RGB, opaque).
+    pub fn to_png(&self) -> Result<Vec<u8>, MediaError> {
+        let mut rgb = Vec::with_capacity(self.width as usize * self.height as usize * 3);
+        for y in 0..self.height {
+            for p in self.row(y).chunks_exact(4) {
+                rgb.extend_from_slice(&[p[2], p[1], p[0]]);
+            }
+        }
+        let mut out = Vec::new();
+        let mut encoder = png::Encoder::new(&mut out, self.width, self.height);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Fast);
+        let mut writer = encoder.write_header()?;
+        writer.write_image_data(&rgb)?;
+        writer.finish()?;
+        Ok(out)
+    }
 }
 
 /// One encoded picture: an H.264 access unit in Annex B form (start codes included).
@@ -215,6 +239,13 @@ pub trait VideoEncoder {
 
     /// Sets the highest frame rate the rate control plans for.
     fn set_max_fps(&mut self, fps: f32);
+}
+
+/// Where the pictures to share come from: a screen capturer, or a test pattern.
+pub trait FrameSource: Send {
+    /// The current picture, or `None` if it is known not to have changed since the last
+    /// call (a capturer with change notification need not copy the screen then).
+    fn next_frame(&mut self) -> Result<Option<Frame>, MediaError>;
 }
 
 /// A video decoder giving BGRA frames.

@@ -58,6 +58,21 @@ impl QualityPreset {
     }
 }
 
+impl QualityPreset {
+    /// The preset for the novice's bandwidth setting; `auto` follows `capacity_bps`, the
+    /// connection's measured capacity.
+    pub fn from_setting(setting: crate::proto::BandwidthPreset, capacity_bps: u64) -> Self {
+        use crate::proto::BandwidthPreset;
+        match setting {
+            BandwidthPreset::Auto => Self::Auto { capacity_bps },
+            BandwidthPreset::Best => Self::Best,
+            BandwidthPreset::Balanced => Self::Balanced,
+            BandwidthPreset::Low => Self::Low,
+            BandwidthPreset::Dialup => Self::Dialup,
+        }
+    }
+}
+
 /// Uses 80 % of the capacity (the rest for input, chat, files and retransmissions), capped
 /// at [`QualityPreset::Best`]'s bitrate; frame rate and scale step down with the budget.
 fn auto(capacity_bps: u64) -> RateSettings {

@@ -224,8 +224,8 @@ pub enum Message {
         name: String,
         /// The file's size in bytes.
         size: u64,
-        /// SHA-256 of the file's content.
-        sha256: [u8; 32],
+        /// BLAKE3 hash of the file's content.
+        hash: [u8; 32],
     },
     /// The receiver accepts an offered file.
     FileAccept {

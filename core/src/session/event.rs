@@ -48,8 +48,8 @@ pub enum Command {
         name: String,
         /// The file's size in bytes.
         size: u64,
-        /// SHA-256 of the file's content.
-        sha256: [u8; 32],
+        /// BLAKE3 hash of the file's content.
+        hash: [u8; 32],
     },
     /// Accept a file the peer offered.
     AcceptFile {
@@ -70,6 +70,8 @@ pub enum Command {
     Input(InputEvent),
     /// The novice pressed Esc on their own keyboard.
     LocalEscape,
+    /// Ask for a keyframe because the video cannot be decoded (helper).
+    RequestKeyframe,
     /// End the session (either side).
     Disconnect,
 }
@@ -164,8 +166,8 @@ pub enum Notification {
         name: String,
         /// The file's size in bytes.
         size: u64,
-        /// SHA-256 of the file's content.
-        sha256: [u8; 32],
+        /// BLAKE3 hash of the file's content.
+        hash: [u8; 32],
     },
     /// A file offer was accepted.
     FileAccepted {

@@ -52,6 +52,12 @@ impl Session {
                 };
                 self.set_state(State::ScreenSharing, None, ControlEnd::local(reason));
             }
+            Command::RequestKeyframe
+                if !matches!(state, State::ScreenSharing | State::ControlSharing) =>
+            {
+                self.refuse(operation.as_str(), "the screen is not being shared");
+            }
+            Command::RequestKeyframe => self.send(Message::KeyframeRequest),
             Command::Pause if !matches!(state, State::ScreenSharing | State::ControlSharing) => {
                 self.refuse(operation.as_str(), "only a shared screen can be paused");
             }
@@ -128,20 +134,20 @@ impl Session {
                 id,
                 name,
                 size,
-                sha256,
+                hash,
             } => (
                 Message::FileOffer {
                     id,
                     name: name.clone(),
                     size,
-                    sha256,
+                    hash,
                 },
                 Notification::FileOffered {
                     from: self.role,
                     id,
                     name,
                     size,
-                    sha256,
+                    hash,
                 },
             ),
             Command::AcceptFile { id } => (

@@ -112,6 +112,7 @@ impl Operation {
             | Command::CancelFile { .. } => Self::SendFiles,
             Command::Input(_) => Self::SendInput,
             Command::LocalEscape => Self::Escape,
+            Command::RequestKeyframe => Self::RequestKeyframe,
             Command::Disconnect => Self::Disconnect,
         }
     }

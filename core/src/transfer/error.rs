@@ -66,7 +66,7 @@ pub enum TransferError {
         /// The offered size in bytes.
         size: u64,
     },
-    /// The received bytes do not have the SHA-256 hash the sender announced.
+    /// The received bytes do not have the BLAKE3 hash the sender announced.
     #[error(
         "the received file does not match its hash (sent {name}, {size} bytes); it was discarded — ask the sender to send it again"
     )]

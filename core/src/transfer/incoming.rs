@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use super::error::{TransferError, display_name};
 use super::name::sanitize_file_name;
 use super::place::{TempFile, sync_dir};
@@ -13,7 +11,7 @@ use super::{Offer, Progress, TransferLimits};
 /// A file being received.
 ///
 /// Bytes go to a hidden temporary file in the destination folder. Only
-/// [`Incoming::finish`], after checking the size and SHA-256, gives the file a visible name;
+/// [`Incoming::finish`], after checking the size and BLAKE3 hash, gives the file a visible name;
 /// in every other case — an error, a hash mismatch, missing data, or dropping the
 /// `Incoming` — the temporary file is removed and nothing is left in the folder.
 ///
@@ -29,7 +27,7 @@ pub struct Incoming {
     /// `None` once the transfer failed.
     temp: Option<TempFile>,
     received: u64,
-    hasher: Sha256,
+    hasher: blake3::Hasher,
 }
 
 impl Incoming {
@@ -71,7 +69,7 @@ impl Incoming {
             dir,
             temp: Some(temp),
             received: 0,
-            hasher: Sha256::new(),
+            hasher: blake3::Hasher::new(),
         })
     }
 
@@ -137,7 +135,7 @@ impl Incoming {
     }
 
     /// Ends the transfer: checks that exactly the offered size arrived with the offered
-    /// SHA-256, flushes the file to disk and moves it into place under its cleaned name, or
+    /// BLAKE3 hash, flushes the file to disk and moves it into place under its cleaned name, or
     /// `name (1).ext`, `name (2).ext`, … if that exists. Never replaces a file.
     ///
     /// Returns the final path, which lies directly inside the destination folder.
@@ -164,8 +162,8 @@ impl Incoming {
                 size: self.offer.size,
             });
         }
-        let digest: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
-        if digest != self.offer.sha256 {
+        let digest: [u8; 32] = *self.hasher.finalize().as_bytes();
+        if digest != self.offer.hash {
             tracing::warn!(id = self.offer.id, "hash mismatch; discarding");
             return Err(TransferError::HashMismatch {
                 name,

@@ -1,7 +1,7 @@
 //! File transfer between the novice and the helper, without the network.
 //!
 //! The sender opens a file with [`Outgoing::open`], which hashes it and makes an [`Offer`]
-//! (id, name, size, SHA-256). The network driver sends the offer; if the receiver accepts, it
+//! (id, name, size, BLAKE3 hash). The network driver sends the offer; if the receiver accepts, it
 //! creates an [`Incoming`] in the folder the user chose and the driver moves the chunks from
 //! [`Outgoing::next_chunk`] to [`Incoming::write_chunk`], then calls [`Incoming::finish`].
 //!
@@ -10,7 +10,7 @@
 //! - the offered name is hostile and is cleaned by [`sanitize_file_name`] to one plain name;
 //! - bytes go to a hidden temporary file in the chosen folder, which is removed on any
 //!   failure and when an unfinished [`Incoming`] is dropped;
-//! - the finished file is verified (size and SHA-256), flushed to disk, and moved into place
+//! - the finished file is verified (size and BLAKE3 hash), flushed to disk, and moved into place
 //!   without replacing anything: if the name exists it becomes `name (1).ext`,
 //!   `name (2).ext`, … as on Windows.
 

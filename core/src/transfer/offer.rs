@@ -4,8 +4,6 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
 use super::CHUNK_SIZE;
 use super::error::TransferError;
 
@@ -14,7 +12,7 @@ use super::error::TransferError;
 /// The receiver must treat every field as untrusted: the name is cleaned by
 /// [`sanitize_file_name`](super::sanitize_file_name), the size is checked against
 /// [`TransferLimits`](super::TransferLimits) and against the bytes that arrive, and the hash
-/// against their SHA-256.
+/// against their BLAKE3 hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Offer {
     /// Identifies this transfer within the session (chosen by the sender).
@@ -23,12 +21,12 @@ pub struct Offer {
     pub name: String,
     /// The file's size in bytes.
     pub size: u64,
-    /// SHA-256 of the file's content.
-    pub sha256: [u8; 32],
+    /// BLAKE3 hash of the file's content.
+    pub hash: [u8; 32],
 }
 
 impl Offer {
-    /// Describes the file at `path`: its name, size and SHA-256, read in
+    /// Describes the file at `path`: its name, size and BLAKE3 hash, read in
     /// [`CHUNK_SIZE`] chunks.
     ///
     /// # Errors
@@ -57,7 +55,7 @@ impl Offer {
         if !metadata.is_file() {
             return Err(not_a_file());
         }
-        let (size, sha256) = hash(&mut file).map_err(|e| TransferError::io("read", path, e))?;
+        let (size, hash) = hash_all(&mut file).map_err(|e| TransferError::io("read", path, e))?;
         if size != metadata.len() {
             return Err(TransferError::SourceChanged {
                 path: path.to_owned(),
@@ -69,16 +67,16 @@ impl Offer {
                 id,
                 name,
                 size,
-                sha256,
+                hash,
             },
             file,
         ))
     }
 }
 
-/// Reads `reader` to its end; returns how many bytes it had and their SHA-256.
-fn hash(reader: &mut impl Read) -> io::Result<(u64, [u8; 32])> {
-    let mut hasher = Sha256::new();
+/// Reads `reader` to its end; returns how many bytes it had and their BLAKE3 hash.
+fn hash_all(reader: &mut impl Read) -> io::Result<(u64, [u8; 32])> {
+    let mut hasher = blake3::Hasher::new();
     let mut buf = vec![0; CHUNK_SIZE];
     let mut size = 0u64;
     loop {
@@ -91,5 +89,5 @@ fn hash(reader: &mut impl Read) -> io::Result<(u64, [u8; 32])> {
         hasher.update(&buf[..n]);
         size += n as u64;
     }
-    Ok((size, hasher.finalize().into()))
+    Ok((size, *hasher.finalize().as_bytes()))
 }

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use bytes::Bytes;
 
 use super::error::{TransferError, display_name};
 use super::{CHUNK_SIZE, Offer, Progress};
@@ -23,8 +23,7 @@ pub struct Outgoing {
     file: File,
     offer: Offer,
     sent: u64,
-    hasher: Sha256,
-    buf: Vec<u8>,
+    hasher: blake3::Hasher,
     state: State,
 }
 
@@ -50,8 +49,7 @@ impl Outgoing {
             file,
             offer,
             sent: 0,
-            hasher: Sha256::new(),
-            buf: vec![0; CHUNK_SIZE],
+            hasher: blake3::Hasher::new(),
             state: State::Sending,
         })
     }
@@ -70,13 +68,14 @@ impl Outgoing {
     }
 
     /// The next chunk of at most [`CHUNK_SIZE`] bytes, or `None` once the whole file was
-    /// yielded and found unchanged.
+    /// yielded and found unchanged. Each chunk is its own buffer, so the network can keep it
+    /// without copying.
     ///
     /// # Errors
     /// [`TransferError::SourceChanged`] if the file's size or content differs from the offer,
     /// and [`TransferError::Io`] if it cannot be read. An error ends the transfer: later
     /// calls return [`TransferError::AlreadyFailed`].
-    pub fn next_chunk(&mut self) -> Result<Option<&[u8]>, TransferError> {
+    pub fn next_chunk(&mut self) -> Result<Option<Bytes>, TransferError> {
         match self.state {
             State::Done => return Ok(None),
             State::Failed => {
@@ -87,12 +86,12 @@ impl Outgoing {
             State::Sending => {}
         }
         match self.advance() {
-            Ok(0) => {
+            Ok(None) => {
                 self.state = State::Done;
                 tracing::debug!(id = self.offer.id, size = self.sent, "sent whole file");
                 Ok(None)
             }
-            Ok(n) => Ok(Some(&self.buf[..n])),
+            Ok(Some(chunk)) => Ok(Some(chunk)),
             Err(e) => {
                 self.state = State::Failed;
                 Err(e)
@@ -100,23 +99,23 @@ impl Outgoing {
         }
     }
 
-    /// Reads the next chunk into the buffer and returns its length, or checks the file once
-    /// everything was read and returns 0.
-    fn advance(&mut self) -> Result<usize, TransferError> {
+    /// Reads the next chunk, or checks the file once everything was read and returns `None`.
+    fn advance(&mut self) -> Result<Option<Bytes>, TransferError> {
         let remaining = self.offer.size - self.sent;
         if remaining == 0 {
             self.check_unchanged()?;
-            return Ok(0);
+            return Ok(None);
         }
         let want = usize::try_from(remaining).map_or(CHUNK_SIZE, |r| r.min(CHUNK_SIZE));
-        let got = read_up_to(&mut self.file, &mut self.buf[..want])
+        let mut chunk = vec![0; want];
+        let got = read_up_to(&mut self.file, &mut chunk)
             .map_err(|e| TransferError::io("read", &self.path, e))?;
         if got < want {
             return Err(self.changed());
         }
         self.sent += got as u64;
-        self.hasher.update(&self.buf[..got]);
-        Ok(got)
+        self.hasher.update(&chunk);
+        Ok(Some(Bytes::from(chunk)))
     }
 
     /// Checks, after the offered size was read, that the file did not grow and that what was
@@ -125,8 +124,8 @@ impl Outgoing {
         let mut probe = [0u8; 1];
         let more = read_up_to(&mut self.file, &mut probe)
             .map_err(|e| TransferError::io("read", &self.path, e))?;
-        let digest: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
-        if more != 0 || digest != self.offer.sha256 {
+        let digest: [u8; 32] = *self.hasher.finalize().as_bytes();
+        if more != 0 || digest != self.offer.hash {
             return Err(self.changed());
         }
         Ok(())

@@ -28,8 +28,20 @@ struct Args {
     /// The `lifeline` program [default: next to this one].
     #[arg(long)]
     lifeline: Option<PathBuf>,
+    /// Measure only this link (both by default).
+    #[arg(long, value_enum)]
+    only: Option<Link>,
     #[command(subcommand)]
     role: Option<Role>,
+}
+
+/// The links measured.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Link {
+    /// Two namespaces joined by a shaped wire.
+    Wire,
+    /// Unshaped loopback.
+    Loopback,
 }
 
 /// The halves of the plain TCP copy, run inside a namespace.
@@ -79,7 +91,21 @@ fn bench(args: &Args) -> Result<()> {
         "link", "rtt_ms", "tcp_Mbit/s", "lifeline_Mbit/s", "vs_tcp", "vs_link"
     );
 
-    // Shaped: 100 Mbit/s, 20 ms RTT.
+    if args.only != Some(Link::Loopback) {
+        shaped(&me, &lifeline, &file, &work, bytes)?;
+    }
+    if args.only != Some(Link::Wire) {
+        let rtt = measure_rtt(None, "127.0.0.1")?;
+        let tcp = tcp_copy(&me, None, "127.0.0.1", &file, &work)?;
+        let ours = lifeline_copy(&lifeline, None, "127.0.0.1", &file, &work)?;
+        report("loopback, unshaped", rtt, bytes, tcp, ours, None);
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(())
+}
+
+/// Both copies between two namespaces joined by a wire shaped to 100 Mbit/s, 20 ms RTT.
+fn shaped(me: &Path, lifeline: &Path, file: &Path, work: &Path, bytes: u64) -> Result<()> {
     let (a, b) = (
         Netns::new("a").map_err(|e| e.to_string())?,
         Netns::new("b").map_err(|e| e.to_string())?,
@@ -91,8 +117,8 @@ fn bench(args: &Args) -> Result<()> {
     };
     let wire = Wire::start(&a, &b, &config).map_err(|e| e.to_string())?;
     let rtt = measure_rtt(Some(&a), Wire::B)?;
-    let tcp = tcp_copy(&me, Some((&a, &b)), Wire::B, &file, &work)?;
-    let ours = lifeline_copy(&lifeline, Some((&a, &b)), Wire::B, &file, &work)?;
+    let tcp = tcp_copy(me, Some((&a, &b)), Wire::B, file, work)?;
+    let ours = lifeline_copy(lifeline, Some((&a, &b)), Wire::B, file, work)?;
     report(
         "100 Mbit/s, 20 ms RTT (wire)",
         rtt,
@@ -102,13 +128,6 @@ fn bench(args: &Args) -> Result<()> {
         Some(100.0),
     );
     drop(wire);
-
-    // Unshaped loopback.
-    let rtt = measure_rtt(None, "127.0.0.1")?;
-    let tcp = tcp_copy(&me, None, "127.0.0.1", &file, &work)?;
-    let ours = lifeline_copy(&lifeline, None, "127.0.0.1", &file, &work)?;
-    report("loopback, unshaped", rtt, bytes, tcp, ours, None);
-    let _ = std::fs::remove_dir_all(&work);
     Ok(())
 }
 
