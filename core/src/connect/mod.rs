@@ -220,7 +220,7 @@ impl NoviceEndpoint {
         Ok(Self { endpoint, socket })
     }
 
-    /// The socket under the endpoint: gather candidates with it ([`crate::net::gather`]),
+    /// The socket under the endpoint: gather candidates with it ([`crate::net::gather()`]),
     /// add the helper as a peer once its candidates arrive ([`PathSocket::add_peer`] with
     /// [`CheckKey::derive`] of the invitation), plug a relay in.
     pub fn socket(&self) -> &Arc<PathSocket> {

@@ -6,7 +6,7 @@
 //! - [`PathSocket`]: the one UDP socket that QUIC and STUN share; it gives quinn a fixed
 //!   address per peer and sends each packet on the peer's current path.
 //! - [`path`]: connectivity checks, hole punching and the choice of path, sans-IO.
-//! - [`gather`]: all candidates at once: host, server-reflexive, port-mapped.
+//! - [`gather()`]: all candidates at once: host, server-reflexive, port-mapped.
 //! - [`PortMapping`]: a port mapping on the router (PCP, NAT-PMP or UPnP-IGD), released
 //!   when dropped.
 //! - [`RelayPath`]: how a relay client plugs into the socket.

@@ -96,7 +96,7 @@ impl Peer {
 }
 
 impl PathSocket {
-    /// Binds a socket on `addr` with large buffers (see [`SOCKET_BUFFER`]). Must be
+    /// Binds a socket on `addr` with 4 MiB buffers where the kernel allows. Must be
     /// called inside a tokio runtime.
     pub fn bind(addr: SocketAddr) -> Result<Arc<Self>, NetError> {
         let socket = udp_socket(addr).map_err(|source| NetError::Bind { addr, source })?;
