@@ -235,6 +235,15 @@ impl NoviceEndpoint {
             .answer_checks(CheckKey::derive(&body.id, &body.fingerprint));
     }
 
+    /// Adds the helper of `invitation` whose `candidates` came through the rendezvous:
+    /// the novice's socket punches towards them and sends the helper's packets on the best
+    /// path. Returns the helper's virtual address (for [`PathSocket::set_relay`]).
+    pub fn add_helper(&self, invitation: &Invitation, candidates: &[Candidate]) -> SocketAddr {
+        let body = invitation.body();
+        self.socket
+            .add_peer(CheckKey::derive(&body.id, &body.fingerprint), candidates)
+    }
+
     /// The QUIC endpoint.
     pub fn endpoint(&self) -> &quinn::Endpoint {
         &self.endpoint

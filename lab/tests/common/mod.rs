@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 
 use lifeline_core::connect::{NoviceEndpoint, add_novice, connect_peer};
 use lifeline_core::identity::Identity;
-use lifeline_core::net::{
-    CheckKey, GatherConfig, PathEvent, PathKind, PathSocket, RelayPath, Route, gather,
-};
+use lifeline_core::net::{GatherConfig, PathEvent, PathKind, PathSocket, RelayPath, Route, gather};
 use lifeline_core::ticket::{Candidate, Invitation, InvitationBody};
 use lifeline_lab::{Internet, NatKind, Site};
 use time::OffsetDateTime;
@@ -108,10 +106,7 @@ impl Pair {
             gather(&helper_socket, &config)
         );
         let invitation = invitation(&identity, n.candidates.clone());
-        let body = invitation.body();
-        let helper_peer = novice
-            .socket()
-            .add_peer(CheckKey::derive(&body.id, &body.fingerprint), &h.candidates);
+        let helper_peer = novice.add_helper(&invitation, &h.candidates);
         let helper_events = helper_socket.path_events();
         let novice_peer = if helper_knows_novice {
             add_novice(&helper_socket, &invitation, &[])
