@@ -163,7 +163,7 @@ fn novice_side(
         };
         let gathered = gather(novice.socket(), &config).await;
         let mapping = gathered.mapping.expect("miniupnpd mapped a port");
-        assert_eq!(mapping.protocol(), Some(MapProtocol::Pcp));
+        assert_eq!(mapping.protocol(), MapProtocol::Pcp);
         // Only the mapped candidate, and the novice does not punch (it does not know the
         // helper): its router's port-restricted NAT would drop the helper without it.
         let invitation = common::invitation(

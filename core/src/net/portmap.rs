@@ -2,7 +2,10 @@
 //! ends.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Mutex;
 
 use igd_next::aio::Gateway;
 use igd_next::aio::tokio::{Tokio, search_gateway};
@@ -10,7 +13,7 @@ use igd_next::{PortMappingProtocol, SearchOptions};
 
 use super::NetError;
 
-/// How long a mapping is leased for (it is not renewed yet: a longer session loses it).
+/// How long a mapping is leased for; it is renewed halfway, as long as it is kept.
 const LEASE: Duration = Duration::from_secs(2 * 60 * 60);
 const DESCRIPTION: &str = "Lifeline remote assistance";
 
@@ -27,7 +30,10 @@ pub enum MapProtocol {
 /// It is removed by [`PortMapping::release`], or in the background when dropped.
 #[derive(Debug)]
 pub struct PortMapping {
-    lease: Option<Lease>,
+    /// Shared with the renewal task; `None` once released.
+    lease: Arc<Mutex<Option<Lease>>>,
+    protocol: MapProtocol,
+    renewal: Option<tokio::task::AbortHandle>,
     external: SocketAddr,
     local: SocketAddr,
 }
@@ -59,7 +65,12 @@ impl PortMapping {
                 MapProtocol::Pcp => map_pcp(local_port, timeout).await,
             };
             match attempt {
-                Ok(mapping) => {
+                Ok(mut mapping) => {
+                    mapping.renewal = Some(renew_halfway(
+                        mapping.lease.clone(),
+                        mapping.external,
+                        mapping.local,
+                    ));
                     tracing::info!(external = %mapping.external, local = %mapping.local, ?protocol, "port mapped");
                     return Ok(mapping);
                 }
@@ -80,32 +91,50 @@ impl PortMapping {
     }
 
     /// How the mapping was made.
-    pub fn protocol(&self) -> Option<MapProtocol> {
-        match self.lease {
-            Some(Lease::Upnp(_)) => Some(MapProtocol::Upnp),
-            Some(Lease::Pcp(_)) => Some(MapProtocol::Pcp),
-            None => None,
-        }
+    pub fn protocol(&self) -> MapProtocol {
+        self.protocol
     }
 
     /// Removes the mapping from the router.
     pub async fn release(mut self) -> Result<(), NetError> {
-        match self.lease.take() {
+        if let Some(renewal) = self.renewal.take() {
+            renewal.abort();
+        }
+        let lease = self.lease.lock().await.take();
+        match lease {
             Some(lease) => remove(lease, self.external.port()).await,
             None => Ok(()),
+        }
+    }
+
+    fn new(lease: Lease, external: SocketAddr, local: SocketAddr) -> Self {
+        let protocol = match lease {
+            Lease::Upnp(_) => MapProtocol::Upnp,
+            Lease::Pcp(_) => MapProtocol::Pcp,
+        };
+        Self {
+            lease: Arc::new(Mutex::new(Some(lease))),
+            protocol,
+            renewal: None,
+            external,
+            local,
         }
     }
 }
 
 impl Drop for PortMapping {
     fn drop(&mut self) {
-        let Some(lease) = self.lease.take() else {
-            return;
-        };
+        if let Some(renewal) = self.renewal.take() {
+            renewal.abort();
+        }
+        let lease = self.lease.clone();
         let port = self.external.port();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 runtime.spawn(async move {
+                    let Some(lease) = lease.lock().await.take() else {
+                        return;
+                    };
                     if let Err(error) = remove(lease, port).await {
                         tracing::warn!(%error, "could not release a port mapping");
                     }
@@ -117,6 +146,40 @@ impl Drop for PortMapping {
             ),
         }
     }
+}
+
+/// Renews the mapping every half lease until aborted or released.
+fn renew_halfway(
+    lease: Arc<Mutex<Option<Lease>>>,
+    external: SocketAddr,
+    local: SocketAddr,
+) -> tokio::task::AbortHandle {
+    let seconds = u32::try_from(LEASE.as_secs()).unwrap_or(u32::MAX);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(LEASE / 2).await;
+            let mut guard = lease.lock().await;
+            let renewed = match guard.as_mut() {
+                None => return,
+                Some(Lease::Upnp(gateway)) => gateway
+                    .add_port(
+                        PortMappingProtocol::UDP,
+                        external.port(),
+                        local,
+                        seconds,
+                        DESCRIPTION,
+                    )
+                    .await
+                    .map_err(|e| e.to_string()),
+                Some(Lease::Pcp(mapping)) => mapping.renew().await.map_err(|e| e.to_string()),
+            };
+            match renewed {
+                Ok(()) => tracing::debug!(%external, "port mapping renewed"),
+                Err(error) => tracing::warn!(%external, %error, "could not renew a port mapping"),
+            }
+        }
+    })
+    .abort_handle()
 }
 
 async fn map_upnp(local_port: u16, timeout: Duration) -> Result<PortMapping, NetError> {
@@ -152,14 +215,14 @@ async fn map_upnp(local_port: u16, timeout: Duration) -> Result<PortMapping, Net
         }
     };
     let ip = gateway.get_external_ip().await;
-    let mapping = PortMapping {
-        external: SocketAddr::new(
+    let mapping = PortMapping::new(
+        Lease::Upnp(gateway),
+        SocketAddr::new(
             ip.as_ref().map_or(IpAddr::from([0, 0, 0, 0]), |ip| *ip),
             port,
         ),
-        lease: Some(Lease::Upnp(gateway)),
         local,
-    };
+    );
     // Dropping `mapping` on an error releases it.
     ip.map_err(|e| failed("the router does not tell its external address", &e))?;
     Ok(mapping)
@@ -214,16 +277,16 @@ async fn map_pcp(local_port: u16, timeout: Duration) -> Result<PortMapping, NetE
                 .map(IpAddr::V4)
         }
     };
-    let mapping = PortMapping {
-        external: SocketAddr::new(
+    let mapping = PortMapping::new(
+        Lease::Pcp(mapping),
+        SocketAddr::new(
             external_ip
                 .as_ref()
                 .map_or(IpAddr::from([0, 0, 0, 0]), |ip| *ip),
             external_port,
         ),
-        lease: Some(Lease::Pcp(mapping)),
-        local: SocketAddr::new(client, local_port),
-    };
+        SocketAddr::new(client, local_port),
+    );
     external_ip.map_err(|e| failed(&e))?;
     Ok(mapping)
 }
