@@ -224,7 +224,7 @@ async fn the_session_survives_the_novice_moving_to_another_network() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_five_second_outage_moves_the_session_to_the_relay_and_back() {
+async fn an_outage_of_five_seconds_moves_the_session_to_the_relay_and_back() {
     let internet = Internet::new().unwrap();
     let stun = StunServer::start(&internet);
     let novice = internet.site(NatKind::PortRestricted).unwrap();
@@ -256,8 +256,9 @@ async fn a_five_second_outage_moves_the_session_to_the_relay_and_back() {
         let connection = connection.clone();
         tokio::spawn(async move { echo(&connection, b"during the outage").await })
     };
+    // The outage lasts at least five seconds, longer if the machine is slow to notice.
     let during = pair
-        .wait_path(Duration::from_secs(5), |kind| kind == PathKind::Relay)
+        .wait_path(Duration::from_secs(10), |kind| kind == PathKind::Relay)
         .await;
     let relayed_after = outage.elapsed();
     during_echo.await.unwrap().unwrap();

@@ -221,8 +221,7 @@ impl NoviceEndpoint {
     }
 
     /// The socket under the endpoint: gather candidates with it ([`crate::net::gather()`]),
-    /// add the helper as a peer once its candidates arrive ([`PathSocket::add_peer`] with
-    /// [`CheckKey::derive`] of the invitation), plug a relay in.
+    /// plug a relay in for a helper added with [`NoviceEndpoint::add_helper`].
     pub fn socket(&self) -> &Arc<PathSocket> {
         &self.socket
     }
@@ -236,12 +235,14 @@ impl NoviceEndpoint {
     }
 
     /// Adds the helper of `invitation` whose `candidates` came through the rendezvous:
-    /// the novice's socket punches towards them and sends the helper's packets on the best
-    /// path. Returns the helper's virtual address (for [`PathSocket::set_relay`]).
+    /// the novice's socket punches towards them and keeps the paths open. quinn sees the
+    /// helper's direct packets from their real address (a change of path is client
+    /// migration) and relayed ones from the returned virtual address (for
+    /// [`PathSocket::set_relay`]).
     pub fn add_helper(&self, invitation: &Invitation, candidates: &[Candidate]) -> SocketAddr {
         let body = invitation.body();
         self.socket
-            .add_peer(CheckKey::derive(&body.id, &body.fingerprint), candidates)
+            .add_client_peer(CheckKey::derive(&body.id, &body.fingerprint), candidates)
     }
 
     /// The QUIC endpoint.

@@ -58,6 +58,8 @@ struct Shared {
     responders: Vec<CheckKey>,
     /// Answers to such checks, waiting for the driver.
     outbox: Vec<(SocketAddr, Vec<u8>)>,
+    /// Sources of QUIC packets that quinn saw as they are, because no peer knew them.
+    passed: VecDeque<SocketAddr>,
     /// The task in `poll_recv`, woken when a relay is plugged in.
     receiver: Option<Waker>,
 }
@@ -74,7 +76,13 @@ struct Peer {
     /// a path that broke), so they go again on the next path, and QUIC need not wait for
     /// its backed-off retransmission.
     unsent: VecDeque<Vec<u8>>,
+    /// Whether direct packets from the peer are always reported as from its virtual
+    /// address (see [`PathSocket::add_client_peer`]).
+    map_direct: bool,
 }
+
+/// How many addresses [`Shared::passed`] keeps.
+const PASSED_KEPT: usize = 256;
 
 /// How many datagrams [`Peer::unsent`] keeps.
 const UNSENT_KEPT: usize = 16;
@@ -180,9 +188,24 @@ impl PathSocket {
         result
     }
 
-    /// Adds a peer whose connectivity checks are authenticated with `key`, starts checking
-    /// its `candidates`, and returns the virtual address quinn should use for it.
+    /// Adds a peer we connect to (we are its QUIC client) whose connectivity checks are
+    /// authenticated with `key`, starts checking its `candidates`, and returns the virtual
+    /// address quinn should connect to: its packets from any of its paths come from there.
     pub fn add_peer(&self, key: CheckKey, candidates: &[Candidate]) -> SocketAddr {
+        self.insert_peer(key, candidates, true)
+    }
+
+    /// Adds a peer that connects to us (we are its QUIC server), as [`PathSocket::add_peer`]
+    /// does, except that a real address quinn already received this peer's packets from
+    /// (before the peer was added, or before a check revealed that address) stays as it
+    /// is: quinn drops a change of address during a handshake. Later paths and the relay
+    /// come from the returned virtual address, and a change between the two is client
+    /// migration, which quinn follows.
+    pub fn add_client_peer(&self, key: CheckKey, candidates: &[Candidate]) -> SocketAddr {
+        self.insert_peer(key, candidates, false)
+    }
+
+    fn insert_peer(&self, key: CheckKey, candidates: &[Candidate], map_direct: bool) -> SocketAddr {
         static NEXT: AtomicU16 = AtomicU16::new(1);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let ip = match self.local {
@@ -205,6 +228,7 @@ impl PathSocket {
             relay: None,
             heard: None,
             unsent: VecDeque::new(),
+            map_direct,
         });
         self.wake.notify_one();
         virtual_addr
@@ -539,11 +563,25 @@ impl PathSocket {
                 continue;
             }
             let mut m = RecvMeta { len: write, ..m };
-            if let Some(peer) = shared.peers.iter_mut().find(|p| p.paths.knows(m.addr)) {
-                peer.heard = Some(m.addr);
-                peer.paths.quic_received(Instant::now());
-                peer.unsent.clear();
-                m.addr = peer.virtual_addr;
+            let Shared { peers, passed, .. } = &mut *shared;
+            match peers.iter_mut().find(|p| p.paths.knows(m.addr)) {
+                Some(peer) => {
+                    peer.heard = Some(m.addr);
+                    peer.paths.quic_received(Instant::now());
+                    peer.unsent.clear();
+                    // A client quinn already knows at this real address keeps it: a
+                    // change during its handshake would be dropped.
+                    if peer.map_direct || !passed.contains(&m.addr) {
+                        m.addr = peer.virtual_addr;
+                    }
+                }
+                None if !passed.contains(&m.addr) => {
+                    if passed.len() == PASSED_KEPT {
+                        passed.pop_front();
+                    }
+                    passed.push_back(m.addr);
+                }
+                None => {}
             }
             bufs.swap(i, kept);
             meta[kept] = m;
