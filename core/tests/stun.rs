@@ -6,7 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use lifeline_core::net::stun::{
-    StunError, StunMessage, TransactionId, binding_request, binding_success, is_stun, parse,
+    StunError, StunMessage, TransactionId, authenticated_request, authenticated_success,
+    binding_request, binding_success, is_authentic, is_stun, parse,
 };
 use proptest::prelude::*;
 
@@ -136,11 +137,74 @@ fn a_damaged_packet_fails_its_fingerprint() {
     assert_eq!(parse(&message), Err(StunError::BadFingerprint));
 }
 
+#[test]
+fn connectivity_checks_are_authentic_only_under_their_key() {
+    let key = [5u8; 32];
+    let transaction = TransactionId::random();
+    let request = authenticated_request(transaction, &key);
+    assert!(is_authentic(&request, &key));
+    assert!(!is_authentic(&request, &[6u8; 32]));
+    assert!(!is_authentic(&binding_request(transaction), &key));
+    assert_eq!(
+        parse(&request),
+        Ok(StunMessage::BindingRequest { transaction })
+    );
+    let from: SocketAddr = "198.51.100.7:4242".parse().unwrap();
+    let answer = authenticated_success(transaction, from, &key);
+    assert!(is_authentic(&answer, &key));
+    assert_eq!(
+        parse(&answer),
+        Ok(StunMessage::BindingSuccess {
+            transaction,
+            mapped: from
+        })
+    );
+}
+
+#[test]
+fn a_standard_server_ignores_the_integrity_attribute_and_answers() {
+    // coturn, which has no credentials for it, answers our authenticated check as a
+    // binding request or refuses it with an error; it never takes it for anything else.
+    let coturn = Coturn::start();
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let transaction = TransactionId::random();
+    let request = authenticated_request(transaction, &[5u8; 32]);
+    let mut buf = [0u8; 1500];
+    let mut answer = None;
+    for _ in 0..20 {
+        client.send_to(&request, coturn.addr).unwrap();
+        if let Ok((n, _)) = client.recv_from(&mut buf) {
+            answer = Some(parse(&buf[..n]));
+            break;
+        }
+    }
+    match answer.expect("coturn answered") {
+        Ok(StunMessage::BindingSuccess { transaction: t, .. }) => assert_eq!(t, transaction),
+        Err(StunError::ErrorResponse(_)) => {}
+        other => panic!("unexpected answer {other:?}"),
+    }
+}
+
 proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
         let _ = parse(&bytes);
         let _ = is_stun(&bytes);
+        prop_assert!(!is_authentic(&bytes, &[0u8; 32]) || bytes.len() >= 56);
+    }
+
+    /// Changing any byte the HMAC covers (all but the trailing FINGERPRINT) makes a check
+    /// fail authentication or parsing.
+    #[test]
+    fn a_tampered_check_is_refused(index in 0usize..56, flip in 1u8..=255) {
+        let key = [3u8; 32];
+        let mut request = authenticated_request(TransactionId([9; 12]), &key);
+        prop_assert_eq!(request.len(), 64);
+        request[index] ^= flip;
+        prop_assert!(!(is_authentic(&request, &key) && parse(&request).is_ok()));
     }
 
     /// Packets with a valid header and random attributes exercise the attribute parser.

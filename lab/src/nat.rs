@@ -5,8 +5,8 @@
 //! either a host with a public address, or a host on `10.0.i.0/24` behind a router
 //! namespace whose nftables rules make the NAT behave as its [`NatKind`] says.
 
-use std::net::Ipv4Addr;
-use std::process::Command;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::netns::{LabError, Netns, run};
@@ -115,6 +115,8 @@ pub struct Site {
     pub kind: NatKind,
     /// The router, kept alive as long as the site.
     _router: Option<Netns>,
+    /// miniupnpd in the router, if the site has one.
+    _upnp: Option<Daemon>,
 }
 
 impl Internet {
@@ -132,13 +134,106 @@ impl Internet {
     pub fn site(&self, kind: NatKind) -> Result<Site, LabError> {
         let i = self.next_site.fetch_add(1, Ordering::Relaxed);
         let host = Netns::new(&format!("h{i}"))?;
+        let (router, host_addr, public_addr) = self.uplink(i, kind, &host, "eth0")?;
+        Ok(Site {
+            host,
+            host_addr,
+            public_addr,
+            kind,
+            _router: router,
+            _upnp: None,
+        })
+    }
+
+    /// Adds a site behind a port-restricted NAT whose router also runs miniupnpd (UPnP-IGD,
+    /// NAT-PMP and PCP on its LAN side). miniupnpd refuses the lab's public addresses
+    /// (198.18.0.0/15 is reserved) unless it learns them through STUN, so it asks the STUN
+    /// server at `stun` (`ext_perform_stun`); it is stopped with the site.
+    pub fn upnp_site(&self, stun: SocketAddrV4) -> Result<Site, LabError> {
+        let mut site = self.site(NatKind::PortRestricted)?;
+        let router = site
+            ._router
+            .as_ref()
+            .ok_or(LabError::Usage("a UPnP site needs a router"))?;
+        router.nft(UPNP_TABLES)?;
+        let dir = std::env::temp_dir().join(format!("{}-upnp", router.name()));
+        std::fs::create_dir_all(&dir).map_err(|source| LabError::Spawn {
+            program: "miniupnpd (its folder)".to_owned(),
+            source,
+        })?;
+        let config = dir.join("miniupnpd.conf");
+        std::fs::write(&config, upnp_config(stun)).map_err(|source| LabError::Spawn {
+            program: "miniupnpd (its config)".to_owned(),
+            source,
+        })?;
+        let child = router
+            .command("miniupnpd")
+            .arg("-d")
+            .arg("-f")
+            .arg(&config)
+            .arg("-P")
+            .arg(dir.join("miniupnpd.pid"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|source| LabError::Spawn {
+                program: "miniupnpd".to_owned(),
+                source,
+            })?;
+        site._upnp = Some(Daemon { child, dir });
+        Ok(site)
+    }
+
+    /// Moves `site`'s host to another network, as a laptop moves from Wi-Fi to a mobile
+    /// link: a new router of `kind` (not [`NatKind::Public`]) with a new public address
+    /// becomes its way out, and the old one is removed. Sockets in the host keep their
+    /// ports; what the rest of the internet sees changes.
+    pub fn move_site(&self, site: &mut Site, kind: NatKind) -> Result<(), LabError> {
+        if kind == NatKind::Public {
+            return Err(LabError::Usage(
+                "a site can only move behind a NAT; pick another kind",
+            ));
+        }
+        let i = self.next_site.fetch_add(1, Ordering::Relaxed);
+        let device = format!("eth{i}");
+        let (router, host_addr, public_addr) = self.uplink(i, kind, &site.host, &device)?;
+        site.host.run(&["ip", "route", "del", "default"])?;
+        site.host.run(&[
+            "ip",
+            "route",
+            "add",
+            "default",
+            "via",
+            &format!("10.0.{i}.1"),
+            "dev",
+            &device,
+        ])?;
+        // Dropping the old router deletes the old link.
+        site._router = router;
+        site._upnp = None;
+        site.host_addr = host_addr;
+        site.public_addr = public_addr;
+        site.kind = kind;
+        Ok(())
+    }
+
+    /// Joins `host` to the internet as site number `i`: directly for a public site, else
+    /// through a new router whose LAN reaches the host's `host_dev`. Returns the router
+    /// and the host's private and public addresses.
+    fn uplink(
+        &self,
+        i: u8,
+        kind: NatKind,
+        host: &Netns,
+        host_dev: &str,
+    ) -> Result<(Option<Netns>, Ipv4Addr, Ipv4Addr), LabError> {
         let public_addr = Ipv4Addr::new(198, 18, i, 2);
         let gateway = format!("198.18.{i}.1");
         // The side of the site that faces the internet: the router, or the host itself.
         let router = (kind != NatKind::Public)
             .then(|| Netns::new(&format!("r{i}")))
             .transpose()?;
-        let edge = router.as_ref().unwrap_or(&host);
+        let edge = router.as_ref().unwrap_or(host);
         veth(&self.core, &format!("site{i}"), edge, "wan")?;
         self.core.run(&[
             "ip",
@@ -165,7 +260,7 @@ impl Internet {
             Some(router) => {
                 let host_addr = Ipv4Addr::new(10, 0, i, 2);
                 let lan_gateway = format!("10.0.{i}.1");
-                veth(router, "lan", &host, "eth0")?;
+                veth(router, "lan", host, host_dev)?;
                 router.run(&[
                     "ip",
                     "addr",
@@ -182,21 +277,76 @@ impl Internet {
                     "add",
                     &format!("{host_addr}/24"),
                     "dev",
-                    "eth0",
+                    host_dev,
                 ])?;
-                host.run(&["ip", "link", "set", "eth0", "up"])?;
-                host.run(&["ip", "route", "add", "default", "via", &lan_gateway])?;
+                host.run(&["ip", "link", "set", host_dev, "up"])?;
+                if host_dev == "eth0" {
+                    host.run(&["ip", "route", "add", "default", "via", &lan_gateway])?;
+                }
                 router.nft(&kind.ruleset(host_addr))?;
                 host_addr
             }
         };
-        Ok(Site {
-            host,
-            host_addr,
-            public_addr,
-            kind,
-            _router: router,
-        })
+        Ok((router, host_addr, public_addr))
+    }
+}
+
+/// The tables and chains miniupnpd's nftables backend fills (named in [`upnp_config`]).
+const UPNP_TABLES: &str = "table inet lab_upnp {
+  chain forward { type filter hook forward priority 0; policy accept; jump miniupnpd; }
+  chain miniupnpd { }
+  chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }
+  chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; }
+  chain prerouting_miniupnpd { }
+  chain postrouting_miniupnpd { }
+}
+";
+
+/// miniupnpd's configuration: WAN `wan`, LAN `lan`, the public address learned by STUN.
+fn upnp_config(stun: SocketAddrV4) -> String {
+    format!(
+        "ext_ifname=wan
+listening_ip=lan
+http_port=0
+enable_natpmp=yes
+enable_upnp=yes
+secure_mode=yes
+system_uptime=yes
+ext_perform_stun=yes
+ext_stun_host={}
+ext_stun_port={}
+uuid=3f1e2d6c-6c69-6665-6c69-6e656c616231
+upnp_table_name=lab_upnp
+upnp_nat_table_name=lab_upnp
+upnp_forward_chain=miniupnpd
+upnp_nat_chain=prerouting_miniupnpd
+upnp_nat_postrouting_chain=postrouting_miniupnpd
+allow 1024-65535 10.0.0.0/8 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+",
+        stun.ip(),
+        stun.port()
+    )
+}
+
+/// A daemon running in a router, stopped with its site.
+struct Daemon {
+    child: Child,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Site {
+    /// The router in front of the host, if the site has a NAT.
+    pub fn router(&self) -> Option<&Netns> {
+        self._router.as_ref()
     }
 }
 

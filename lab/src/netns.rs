@@ -23,6 +23,9 @@ pub enum LabError {
         /// Why.
         source: std::io::Error,
     },
+    /// The lab was asked for something it cannot build.
+    #[error("cannot build this lab: {0}")]
+    Usage(&'static str),
     /// The wire did not come up.
     #[error("the wire did not start: {0}")]
     Wire(String),
@@ -75,11 +78,19 @@ impl Netns {
         })
     }
 
-    /// Moves the calling thread into the namespace: sockets it opens from now on are
-    /// inside. Use a thread of its own.
-    pub fn enter(&self) -> std::io::Result<()> {
-        let file = std::fs::File::open(format!("/var/run/netns/{}", self.name))?;
-        nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)
+    /// Runs `f` on a new thread inside the namespace: every socket it opens (and every
+    /// thread it starts, such as a tokio runtime's) is in the namespace too.
+    pub fn thread<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<std::io::Result<T>> {
+        let path = format!("/var/run/netns/{}", self.name);
+        std::thread::spawn(move || {
+            let file = std::fs::File::open(&path)?;
+            nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET)
+                .map_err(std::io::Error::from)?;
+            Ok(f())
+        })
     }
 
     /// Loads an nftables ruleset (`nft -f -`) inside the namespace.

@@ -37,9 +37,10 @@ use crate::auth::{self, AuthError};
 use crate::identity::Identity;
 use crate::log::{LogError, SessionLog};
 use crate::media::FrameSource;
+use crate::net::{CheckKey, NetError, PathSocket, Route};
 use crate::proto::{self, Message, ProtoError};
 use crate::session::{Command, Notification, SessionConfig};
-use crate::ticket::{Candidate, Invitation};
+use crate::ticket::{Candidate, Fingerprint, Invitation};
 
 pub use driver::{Outcome, run_helper, run_novice};
 
@@ -217,10 +218,12 @@ impl std::fmt::Debug for SessionIo {
     }
 }
 
-/// The novice's QUIC endpoint, which helpers connect to.
+/// The novice's QUIC endpoint, which helpers connect to. Its one UDP socket also carries
+/// STUN: address discovery and the connectivity checks that punch holes to helpers.
 #[derive(Debug)]
 pub struct NoviceEndpoint {
     endpoint: quinn::Endpoint,
+    socket: Arc<PathSocket>,
 }
 
 impl NoviceEndpoint {
@@ -228,17 +231,45 @@ impl NoviceEndpoint {
     ///
     /// Must be called inside a tokio runtime.
     pub fn bind(identity: &Identity, addr: SocketAddr) -> Result<Self, ConnectError> {
+        Self::with_socket(identity, PathSocket::bind(addr)?)
+    }
+
+    /// A QUIC server on a socket made by the caller (for example inside a network
+    /// namespace). Must be called inside a tokio runtime.
+    pub fn with_socket(identity: &Identity, socket: Arc<PathSocket>) -> Result<Self, ConnectError> {
         let config = tls::server_config(identity)?;
-        let bind_error = |source| ConnectError::Bind { addr, source };
-        let socket = udp_socket(addr).map_err(bind_error)?;
-        let endpoint = quinn::Endpoint::new(
-            quinn::EndpointConfig::default(),
-            Some(config),
-            socket,
-            Arc::new(quinn::TokioRuntime),
-        )
-        .map_err(bind_error)?;
-        Ok(Self { endpoint })
+        let endpoint = socket.endpoint(Some(config))?;
+        Ok(Self { endpoint, socket })
+    }
+
+    /// The socket under the endpoint: gather candidates with it ([`crate::net::gather()`]),
+    /// plug a relay in for a helper added with [`NoviceEndpoint::add_helper`].
+    pub fn socket(&self) -> &Arc<PathSocket> {
+        &self.socket
+    }
+
+    /// Answers the connectivity checks of helpers holding `invitation`, so that a helper
+    /// that reached a candidate before the rendezvous sees its path confirmed.
+    pub fn answer_checks(&self, invitation: &Invitation) {
+        let body = invitation.body();
+        self.socket
+            .answer_checks(CheckKey::derive(&body.id, &body.fingerprint));
+    }
+
+    /// Adds the helper of `invitation` whose `candidates` came through the rendezvous:
+    /// the novice's socket punches towards them and keeps the paths open. quinn sees the
+    /// helper's direct packets from their real address (a change of path is client
+    /// migration) and relayed ones from the returned virtual address (for
+    /// [`PathSocket::set_relay`]).
+    pub fn add_helper(&self, invitation: &Invitation, candidates: &[Candidate]) -> SocketAddr {
+        let body = invitation.body();
+        self.socket
+            .add_client_peer(CheckKey::derive(&body.id, &body.fingerprint), candidates)
+    }
+
+    /// The QUIC endpoint.
+    pub fn endpoint(&self) -> &quinn::Endpoint {
+        &self.endpoint
     }
 
     /// The address the endpoint listens on.
@@ -259,39 +290,13 @@ impl NoviceEndpoint {
     }
 }
 
-/// Socket buffers asked of the kernel (it caps them at `net.core.rmem_max`/`wmem_max`).
-///
-/// The default receive buffer (about 200 KiB on Linux) overflows at fast rates on a LAN or
-/// loopback; every overflow drops a whole batch of QUIC packets, which the congestion
-/// controller takes for congestion.
-const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
-
-/// A UDP socket bound to `addr`, with large buffers, for a QUIC endpoint.
-fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::DGRAM,
-        Some(socket2::Protocol::UDP),
-    )?;
-    if addr.is_ipv6() {
-        // Only what was asked for: the helper binds one socket per address family.
-        socket.set_only_v6(true)?;
-    }
-    for (what, result) in [
-        ("receive", socket.set_recv_buffer_size(SOCKET_BUFFER)),
-        ("send", socket.set_send_buffer_size(SOCKET_BUFFER)),
-    ] {
-        if let Err(error) = result {
-            tracing::debug!(%error, "cannot enlarge the UDP {what} buffer");
-        }
-    }
-    socket.bind(&addr.into())?;
-    Ok(socket.into())
-}
-
 /// Connects to the invitation's candidates at once; the first connection whose TLS
 /// handshake completes with the pinned certificate wins. Returns the client endpoint (keep
 /// it while the connection lives) and the connection; [`run_helper`] does this first.
+///
+/// One [`PathSocket`] per address family carries the attempt: it punches holes with
+/// connectivity checks to every candidate and sends QUIC on the first path that answers
+/// (see [`add_novice`] and [`connect_peer`]).
 pub async fn connect_candidates(
     invitation: &Invitation,
 ) -> Result<(quinn::Endpoint, quinn::Connection), ConnectError> {
@@ -300,53 +305,36 @@ pub async fn connect_candidates(
         return Err(ConnectError::NoCandidates);
     }
     let mut attempts = tokio::task::JoinSet::new();
-    for candidate in candidates {
-        let addr = candidate.addr;
-        let (config, mismatch) = tls::client_config(invitation.body().fingerprint)?;
-        let bind: SocketAddr = if addr.is_ipv6() {
+    for v6 in [false, true] {
+        if !candidates.iter().any(|c| c.addr.is_ipv6() == v6) {
+            continue;
+        }
+        let bind: SocketAddr = if v6 {
             (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
         } else {
             (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
         };
+        let socket = PathSocket::bind(bind)?;
+        let endpoint = socket.endpoint(None)?;
+        let invitation = invitation.clone();
         attempts.spawn(async move {
-            let result = async {
-                let bind_error = |source| ConnectError::Bind { addr: bind, source };
-                let socket = udp_socket(bind).map_err(bind_error)?;
-                let mut endpoint = quinn::Endpoint::new(
-                    quinn::EndpointConfig::default(),
-                    None,
-                    socket,
-                    Arc::new(quinn::TokioRuntime),
-                )
-                .map_err(bind_error)?;
-                endpoint.set_default_client_config(config);
-                let connecting = endpoint
-                    .connect(addr, tls::SERVER_NAME)
-                    .map_err(|e| ConnectError::Unreachable(format!("{addr}: {e}")))?;
-                match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
-                    Ok(Ok(connection)) => Ok((endpoint, connection)),
-                    Ok(Err(_)) if mismatch.load(Ordering::SeqCst) => {
-                        Err(ConnectError::WrongComputer { addr })
-                    }
-                    Ok(Err(e)) => Err(ConnectError::Unreachable(format!("{addr}: {e}"))),
-                    Err(_) => Err(ConnectError::Unreachable(format!("{addr}: no answer"))),
-                }
-            }
-            .await;
-            (addr, result)
+            let peer = add_novice(&socket, &invitation, &[]);
+            let fingerprint = invitation.body().fingerprint;
+            let connection = connect_peer(&socket, &endpoint, peer, fingerprint).await?;
+            Ok::<_, ConnectError>((endpoint, connection))
         });
     }
     let mut failures = Vec::new();
     let mut wrong = None;
     while let Some(joined) = attempts.join_next().await {
-        let Ok((addr, result)) = joined else { continue };
+        let Ok(result) = joined else { continue };
         match result {
             Ok(won) => {
                 attempts.abort_all();
                 return Ok(won);
             }
             Err(error @ ConnectError::WrongComputer { .. }) => {
-                tracing::warn!(%addr, "wrong certificate");
+                tracing::warn!("wrong certificate");
                 wrong.get_or_insert(error);
             }
             Err(ConnectError::Unreachable(detail)) => failures.push(detail),
@@ -357,6 +345,59 @@ pub async fn connect_candidates(
         return Err(error);
     }
     Err(ConnectError::Unreachable(failures.join("; ")))
+}
+
+/// Adds the novice of `invitation` as a peer of `socket`, with the invitation's
+/// candidates and `extra` ones (say, from the rendezvous): connectivity checks to all of
+/// them start at once. Returns the peer's virtual address, for [`connect_peer`],
+/// [`PathSocket::set_relay`] and [`PathSocket::route`].
+pub fn add_novice(socket: &PathSocket, invitation: &Invitation, extra: &[Candidate]) -> SocketAddr {
+    let body = invitation.body();
+    let mut candidates = body.candidates.clone();
+    candidates.extend_from_slice(extra);
+    socket.add_peer(CheckKey::derive(&body.id, &body.fingerprint), &candidates)
+}
+
+/// Connects QUIC on `endpoint` (over `socket`) to the peer at `peer` (its virtual address,
+/// from [`add_novice`]), accepting only the certificate `fingerprint`; the socket sends
+/// each packet on the peer's best path.
+pub async fn connect_peer(
+    socket: &PathSocket,
+    endpoint: &quinn::Endpoint,
+    peer: SocketAddr,
+    fingerprint: Fingerprint,
+) -> Result<quinn::Connection, ConnectError> {
+    let (config, mismatch) = tls::client_config(fingerprint)?;
+    let connecting = endpoint
+        .connect_with(config, peer, tls::SERVER_NAME)
+        .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+    let tried = || match socket.route(peer) {
+        Some(Route::Spray(all)) => all
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(Route::Direct(addr)) => addr.to_string(),
+        Some(Route::Relay) => "the relay".to_owned(),
+        None => peer.to_string(),
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+        Ok(Ok(connection)) => Ok(connection),
+        Ok(Err(_)) if mismatch.load(Ordering::SeqCst) => Err(ConnectError::WrongComputer {
+            addr: socket.remote_addr(peer).unwrap_or(peer),
+        }),
+        Ok(Err(e)) => Err(ConnectError::Unreachable(format!("{}: {e}", tried()))),
+        Err(_) => Err(ConnectError::Unreachable(format!("{}: no answer", tried()))),
+    }
+}
+
+impl From<NetError> for ConnectError {
+    fn from(error: NetError) -> Self {
+        match error {
+            NetError::Bind { addr, source } => Self::Bind { addr, source },
+            other => Self::Unreachable(other.to_string()),
+        }
+    }
 }
 
 /// Writes one message as a frame on the control stream.

@@ -11,7 +11,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
+use sha2::Sha256;
 
 /// The fixed value in every STUN header since RFC 5389.
 pub const MAGIC_COOKIE: u32 = 0x2112_a442;
@@ -23,6 +26,9 @@ const ATTR_MAPPED_ADDRESS: u16 = 0x0001;
 const ATTR_XOR_MAPPED_ADDRESS: u16 = 0x0020;
 const ATTR_SOFTWARE: u16 = 0x8022;
 const ATTR_FINGERPRINT: u16 = 0x8028;
+/// MESSAGE-INTEGRITY-SHA256 (RFC 8489): HMAC-SHA256 over the message before it.
+const ATTR_INTEGRITY_SHA256: u16 = 0x001c;
+const INTEGRITY_LEN: usize = 32;
 const FINGERPRINT_XOR: u32 = 0x5354_554e;
 const SOFTWARE: &[u8] = b"Lifeline";
 
@@ -103,6 +109,56 @@ pub fn binding_success(transaction: TransactionId, from: SocketAddr) -> Vec<u8> 
     push_attribute(&mut message, ATTR_SOFTWARE, SOFTWARE);
     finish(&mut message);
     message
+}
+
+/// A binding request carrying MESSAGE-INTEGRITY-SHA256 under `key` (RFC 8489) and a
+/// FINGERPRINT: a connectivity check between two Lifeline peers.
+pub fn authenticated_request(transaction: TransactionId, key: &[u8; 32]) -> Vec<u8> {
+    let mut message = start(BINDING_REQUEST, transaction);
+    push_integrity(&mut message, key);
+    finish(&mut message);
+    message
+}
+
+/// The answer to an authenticated request from `from`: XOR-MAPPED-ADDRESS,
+/// MESSAGE-INTEGRITY-SHA256 under `key` and a FINGERPRINT.
+pub fn authenticated_success(
+    transaction: TransactionId,
+    from: SocketAddr,
+    key: &[u8; 32],
+) -> Vec<u8> {
+    let mut message = start(BINDING_SUCCESS, transaction);
+    let value = xor_address(from, &transaction);
+    push_attribute(&mut message, ATTR_XOR_MAPPED_ADDRESS, &value);
+    push_integrity(&mut message, key);
+    finish(&mut message);
+    message
+}
+
+/// Whether `packet` carries a MESSAGE-INTEGRITY-SHA256 that `key` produced. Any bytes give
+/// an answer; a packet without the attribute is not authentic.
+pub fn is_authentic(packet: &[u8], key: &[u8; 32]) -> bool {
+    if header(packet).is_err() {
+        return false;
+    }
+    let mut offset = HEADER_LEN;
+    while let Some(head) = packet.get(offset..offset + 4) {
+        let kind = u16::from_be_bytes([head[0], head[1]]);
+        let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+        if kind == ATTR_INTEGRITY_SHA256 {
+            let Some(stated) = packet.get(offset + 4..offset + 4 + INTEGRITY_LEN) else {
+                return false;
+            };
+            if len != INTEGRITY_LEN {
+                return false;
+            }
+            let mut covered = packet[..offset].to_vec();
+            set_length_to(&mut covered, offset + 4 + INTEGRITY_LEN);
+            return integrity(&covered, key).verify_slice(stated).is_ok();
+        }
+        offset += 4 + len.next_multiple_of(4);
+    }
+    false
 }
 
 /// Parses a STUN message. Unknown attributes are skipped; a FINGERPRINT, if present, must
@@ -203,6 +259,31 @@ fn finish(message: &mut Vec<u8>) {
     message[2..4].copy_from_slice(&(final_len as u16).to_be_bytes());
     let crc = crc32fast::hash(message) ^ FINGERPRINT_XOR;
     push_attribute(message, ATTR_FINGERPRINT, &crc.to_be_bytes());
+}
+
+/// Appends MESSAGE-INTEGRITY-SHA256, whose HMAC covers the header with a length that
+/// includes the attribute itself.
+fn push_integrity(message: &mut Vec<u8>, key: &[u8; 32]) {
+    let end = message.len() + 4 + INTEGRITY_LEN;
+    set_length_to(message, end);
+    let mac = integrity(message, key).finalize().into_bytes();
+    push_attribute(message, ATTR_INTEGRITY_SHA256, &mac);
+}
+
+/// An HMAC-SHA256 over `covered`.
+fn integrity(covered: &[u8], key: &[u8; 32]) -> Hmac<Sha256> {
+    // A key shorter than SHA-256's 64-byte block is zero-padded by HMAC itself.
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(key);
+    let mut mac = <Hmac<Sha256> as KeyInit>::new(&block.into());
+    mac.update(covered);
+    mac
+}
+
+/// Writes the length field as if the message ended at byte `end`.
+fn set_length_to(message: &mut [u8], end: usize) {
+    let len = end.saturating_sub(HEADER_LEN) as u16;
+    message[2..4].copy_from_slice(&len.to_be_bytes());
 }
 
 fn set_length(message: &mut [u8]) {
