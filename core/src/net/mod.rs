@@ -16,11 +16,11 @@
 mod error;
 pub mod gather;
 mod host;
-pub mod relay;
-pub mod rendezvous;
 pub mod path;
 mod portmap;
+pub mod relay;
 mod relay_path;
+pub mod rendezvous;
 mod socket;
 pub mod stun;
 
