@@ -6,17 +6,20 @@ use std::path::{Path, PathBuf};
 use lifeline_core::auth::{
     AttemptLimiter, HardenedPassword, HardeningParams, generate_password, harden,
 };
-use lifeline_core::connect::{Desktop, NoviceEndpoint, SessionIo, run_novice};
+use lifeline_core::connect::{
+    Desktop, NoviceEndpoint, Reach, SessionIo, forward_path_events, novice_side, run_novice,
+};
 use lifeline_core::identity::Identity;
 use lifeline_core::log::SessionLog;
 use lifeline_core::net::host_candidates;
+use lifeline_core::net::{CheckKey, PortMapping};
 use lifeline_core::proto::Role;
 use lifeline_core::session::SessionConfig;
 use lifeline_core::store::{OsKeyring, StandingInvitation, StandingInvitations};
 use lifeline_core::ticket::qr::Qr;
 use lifeline_core::ticket::{
-    Candidate, CandidateKind, DEFAULT_LIFETIME, FILE_EXTENSION, Invitation, InvitationBody,
-    InvitationId, MAX_LIFETIME, ServerUrl,
+    Candidate, DEFAULT_LIFETIME, FILE_EXTENSION, Invitation, InvitationBody, InvitationId,
+    MAX_LIFETIME, ServerUrl,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -85,6 +88,8 @@ pub struct InviteArgs {
     /// Share no screen: chat and files only.
     #[arg(long, conflicts_with_all = ["display", "monitor"])]
     no_share: bool,
+    #[command(flatten)]
+    reach: crate::reach::ReachArgs,
 }
 
 /// Opens the desktop to share: `--display`, else `$DISPLAY`; `None` with `--no-share` or
@@ -179,16 +184,8 @@ async fn wait_for_helper(args: InviteArgs, identity: Identity) -> Result<(), Cli
     let local = endpoint
         .local_addr()
         .map_err(|e| CliError::System(format!("cannot read the listening address: {e}")))?;
-    let candidates = if local.ip().is_unspecified() {
-        endpoint
-            .host_candidates()
-            .map_err(|e| CliError::System(format!("cannot list network interfaces: {e}")))?
-    } else {
-        vec![Candidate {
-            kind: CandidateKind::Host,
-            addr: local,
-        }]
-    };
+    let reach = args.reach.reach(args.server.clone())?;
+    let (candidates, mapping) = crate::reach::novice_candidates(&endpoint, local, &reach).await?;
     let password = match &args.password_file {
         Some(path) => live::read_password_file(path)?,
         None => generate_password(),
@@ -242,6 +239,9 @@ async fn wait_for_helper(args: InviteArgs, identity: Identity) -> Result<(), Cli
         script,
         log_dir,
         desktop,
+        reach,
+        candidates: written.invitation.body().candidates.clone(),
+        _mapping: mapping,
     };
     serve(
         endpoint,
@@ -302,10 +302,14 @@ async fn resume(args: InviteArgs, id: &str) -> Result<(), CliError> {
         println!("Link:       {}", invitation.to_link());
         println!("{}", live::HELP);
     }
+    let reach = args.reach.reach(invitation.body().server.clone())?;
     let options = Options {
         script: args.script,
         log_dir,
         desktop,
+        reach,
+        candidates: invitation.body().candidates.clone(),
+        _mapping: None,
     };
     serve(
         endpoint,
@@ -318,11 +322,16 @@ async fn resume(args: InviteArgs, id: &str) -> Result<(), CliError> {
     .await
 }
 
-/// How a session runs: its user interface, log folder and desktop.
+/// How a session runs: its user interface, log folder, desktop, and how helpers reach it.
 struct Options {
     script: bool,
     log_dir: PathBuf,
     desktop: Option<Desktop>,
+    reach: Reach,
+    /// This side's candidates, for the rendezvous.
+    candidates: Vec<Candidate>,
+    /// The router's port mapping, released when the session ends.
+    _mapping: Option<PortMapping>,
 }
 
 /// Runs the novice's side on `endpoint` until the session ends; wrong passwords are
@@ -339,6 +348,9 @@ async fn serve(
         script,
         log_dir,
         desktop,
+        reach,
+        candidates,
+        _mapping,
     } = options;
     let log = SessionLog::create(
         &log_dir,
@@ -352,6 +364,20 @@ async fn serve(
         .clone()
         .map(|prompts| View::new(Role::Novice, None, prompts));
     let (reports, printer) = live::print_reports(view, Keeper::default());
+    let paths = forward_path_events(endpoint.socket(), reports.clone());
+    endpoint.answer_checks(invitation);
+    let helpers = {
+        let socket = endpoint.socket().clone();
+        let body = invitation.body();
+        let key = CheckKey::derive(&body.id, &body.fingerprint);
+        novice_side(
+            &reach,
+            endpoint.socket().clone(),
+            invitation.clone(),
+            candidates,
+            move |found| socket.add_client_peer(key, found),
+        )
+    };
     let io = SessionIo {
         name: invitation.body().name.clone(),
         commands: live::forward_commands(live::stdin_lines(), prompts).1,
@@ -371,6 +397,10 @@ async fn serve(
         }
     };
     let result = run_novice(&endpoint, invitation, hardened, limiter, keep_count, io).await;
+    if let Some(helpers) = helpers {
+        helpers.abort();
+    }
+    paths.abort();
     let _ = printer.await;
     endpoint.shutdown().await;
     live::finish(result, script)

@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 
 use lifeline_core::auth::{HardeningParams, Password, harden};
-use lifeline_core::connect::{SessionIo, run_helper};
+use lifeline_core::connect::{SessionIo, run_helper_via};
 use lifeline_core::log::SessionLog;
 use lifeline_core::proto::Role;
 use lifeline_core::session::SessionConfig;
-use lifeline_core::ticket::Invitation;
+use lifeline_core::ticket::{Invitation, ServerUrl};
 use time::OffsetDateTime;
 
 use crate::error::CliError;
@@ -49,6 +49,11 @@ pub struct JoinArgs {
     /// Do not open a window even when a display is available.
     #[arg(long)]
     no_window: bool,
+    /// Reach the novice through this server instead of the invitation's (https://…).
+    #[arg(long, value_name = "URL")]
+    server: Option<ServerUrl>,
+    #[command(flatten)]
+    reach: crate::reach::ReachArgs,
 }
 
 /// Connects and runs the helper's side until the session ends.
@@ -61,6 +66,11 @@ pub fn run(args: JoinArgs) -> Result<(), CliError> {
 
 async fn join(args: JoinArgs, invitation: Invitation, log_dir: PathBuf) -> Result<(), CliError> {
     let script = args.script;
+    let server = args
+        .server
+        .clone()
+        .or_else(|| invitation.body().server.clone());
+    let reach = args.reach.reach(server)?;
     let mut lines = live::stdin_lines();
     let password = match &args.password_file {
         Some(path) => live::read_password_file(path)?,
@@ -109,7 +119,7 @@ async fn join(args: JoinArgs, invitation: Invitation, log_dir: PathBuf) -> Resul
         config: SessionConfig::default(),
         desktop: None,
     };
-    let result = run_helper(&invitation, &hardened, io).await;
+    let result = run_helper_via(&invitation, &hardened, io, &reach).await;
     let _ = printer.await;
     live::finish(result, script)
 }

@@ -206,6 +206,11 @@ pub fn report_event(report: Report) -> Value {
             "kbps": (stats.kbps * 10.0).round() / 10.0,
             "rtt_ms": (stats.rtt_ms * 100.0).round() / 100.0,
         }),
+        Report::Path(path) => json!({
+            "event": "path", "kind": path.kind.as_str(), "local": path.local.to_string(),
+            "remote": path.remote.to_string(),
+            "rtt_ms": (path.rtt.as_secs_f64() * 100_000.0).round() / 100.0,
+        }),
         Report::Error(message) => error_event(message),
     }
 }

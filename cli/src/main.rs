@@ -15,6 +15,7 @@ mod invite;
 mod join;
 mod live;
 mod log_cmd;
+mod reach;
 mod screen;
 mod terminal;
 #[cfg(target_os = "linux")]

@@ -218,6 +218,11 @@ impl View {
             "resumed" => Some("The session goes on.".to_owned()),
             "refused" => Some(format!("Refused {}: {}.", text("what"), text("reason"))),
             "keyframe_request" => None,
+            "path" => Some(match event["kind"].as_str() {
+                Some("relay") => format!("Connected through the relay ({}).", text("remote")),
+                Some(kind) => format!("Connected {kind} to {}.", text("remote")),
+                None => return,
+            }),
             "monitor_request" => Some(format!(
                 "{peer} asks to see monitor {}. Type monitor {} to show it.",
                 event["index"], event["index"]

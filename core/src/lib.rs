@@ -23,6 +23,7 @@
 #![warn(clippy::unwrap_used)] // Integration tests may unwrap; library code may not.
 
 pub mod auth;
+#[cfg(feature = "media")]
 pub mod connect;
 #[doc(hidden)]
 pub mod fuzzing;

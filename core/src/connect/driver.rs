@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use super::files;
+use super::reach::{self, Reach};
 use super::video::{self, Video, VideoControl, VideoNews};
 use super::{
     ConnectError, HANDSHAKE_TIMEOUT, InputSink, NoviceEndpoint, Report, SessionIo, Shared,
@@ -17,6 +18,7 @@ use super::{
 };
 use crate::auth::{self, AttemptLimiter, HardenedPassword};
 use crate::log::{LogEvent, SessionLog};
+use crate::net::PathSocket;
 use crate::proto::{self, BandwidthPreset, FrameDecoder, Message, ProtoError, Role};
 use crate::session::{
     Action, Command, Event, Notification, Session, SessionConfig, State, TransportEvent,
@@ -207,16 +209,37 @@ pub async fn run_helper(
     password: &HardenedPassword,
     io: SessionIo,
 ) -> Result<Outcome, ConnectError> {
+    run_helper_via(invitation, password, io, &Reach::default()).await
+}
+
+/// Like [`run_helper`], also reaching the novice as `reach` says: with a server, through
+/// the rendezvous (fresh candidates both ways, hole punching) and the relay.
+pub async fn run_helper_via(
+    invitation: &Invitation,
+    password: &HardenedPassword,
+    io: SessionIo,
+    reach: &Reach,
+) -> Result<Outcome, ConnectError> {
     let mut driver = Driver::new(Role::Helper, io);
     driver.log(LogEvent::InvitationOpened {
         id: invitation.body().id.to_string(),
     });
-    let (endpoint, conn) = match connect_candidates(invitation).await {
+    // Tasks that serve the connection (rendezvous, relay, path reports); stopped at the end.
+    let mut background = Vec::new();
+    let connected = if reach.server.is_some() {
+        connect_reaching(invitation, reach, &driver.reports, &mut background).await
+    } else {
+        connect_candidates(invitation).await
+    };
+    let (endpoint, conn) = match connected {
         Ok(connected) => connected,
         Err(e) => {
             driver.log(LogEvent::Error {
                 message: e.to_string(),
             });
+            for task in &background {
+                task.abort();
+            }
             driver.finish(e.to_string());
             return Err(e);
         }
@@ -245,8 +268,65 @@ pub async fn run_helper(
         .end_reason()
         .unwrap_or("the connection failed")
         .to_owned();
+    for task in background {
+        task.abort();
+    }
     let outcome = driver.finish(reason);
     result.map(|()| outcome)
+}
+
+/// Connects the helper to the novice through one [`PathSocket`] with the novice's
+/// candidates, the rendezvous and the relay; reports path changes.
+async fn connect_reaching(
+    invitation: &Invitation,
+    reach: &Reach,
+    reports: &mpsc::UnboundedSender<Report>,
+    background: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> Result<(quinn::Endpoint, quinn::Connection), ConnectError> {
+    let socket = PathSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0).into())?;
+    let endpoint = socket.endpoint(None)?;
+    background.push(forward_path_events(&socket, reports.clone()));
+    let gathered = reach.gather(&socket).await;
+    let peer = super::add_novice(&socket, invitation, &[]);
+    let helper = reach::helper_side(
+        reach,
+        socket.clone(),
+        invitation,
+        peer,
+        gathered.candidates.clone(),
+    );
+    let result = super::connect_peer(&socket, &endpoint, peer, invitation.body().fingerprint).await;
+    background.extend(helper);
+    match &result {
+        Err(_) => {}
+        Ok(conn) => {
+            // The router's mapping is released when the connection ends.
+            if let Some(mapping) = gathered.mapping {
+                let conn = conn.clone();
+                tokio::spawn(async move {
+                    conn.closed().await;
+                    let _ = mapping.release().await;
+                });
+            }
+        }
+    }
+    result.map(|conn| (endpoint, conn))
+}
+
+/// Sends every path change of `socket` to the user interface as [`Report::Path`], until
+/// the returned task is aborted (it holds a sender of `reports`).
+pub fn forward_path_events(
+    socket: &PathSocket,
+    reports: mpsc::UnboundedSender<Report>,
+) -> tokio::task::JoinHandle<()> {
+    let mut events = socket.path_events();
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            if reports.send(Report::Path(event)).is_err() {
+                return;
+            }
+        }
+    })
 }
 
 fn expect_pake(message: Message) -> Result<Vec<u8>, ProtoError> {

@@ -19,7 +19,10 @@
 
 mod driver;
 mod files;
+mod reach;
 mod video;
+
+pub use reach::{DEFAULT_STUN_PORT, Reach, novice_side};
 
 pub use video::{ReceivedFrame, VideoStats};
 mod tls;
@@ -42,7 +45,7 @@ use crate::proto::{self, Message, ProtoError};
 use crate::session::{Command, Notification, SessionConfig};
 use crate::ticket::{Candidate, Fingerprint, Invitation};
 
-pub use driver::{Outcome, run_helper, run_novice};
+pub use driver::{Outcome, forward_path_events, run_helper, run_helper_via, run_novice};
 
 /// The ALPN protocol name of Lifeline's QUIC connections.
 pub const ALPN: &[u8] = b"lifeline/1";
@@ -167,6 +170,8 @@ pub enum Report {
     Frame(ReceivedFrame),
     /// Video statistics of the last second (helper).
     VideoStats(VideoStats),
+    /// The connection moved to another path (direct, mapped or relayed).
+    Path(crate::net::PathEvent),
     /// Something went wrong; the session may go on.
     Error(String),
 }
